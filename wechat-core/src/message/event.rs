@@ -1,0 +1,747 @@
+//! Events (事件推送): `MsgType` `event`, one type per `Event`.
+
+use super::{Fields, Header};
+use crate::error::Result;
+use crate::xml::Element;
+
+/// An event, by its `Event` value. Names match case-insensitively, as some platforms lower-case
+/// them; [`Event::event`] gives WeChat's own spelling.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `subscribe`: a user followed the account, directly or by scanning a QR code with a scene.
+    Subscribe(SubscribeEvent),
+    /// `unsubscribe`.
+    Unsubscribe(UnsubscribeEvent),
+    /// `SCAN`: a follower scanned a QR code with a scene.
+    Scan(ScanEvent),
+    /// `LOCATION`: the reported location (上报地理位置).
+    Location(LocationEvent),
+    /// `CLICK`: a `click` menu button.
+    Click(ClickEvent),
+    /// `VIEW`: a `view` menu button opened a URL.
+    View(ViewEvent),
+    /// `scancode_push`: a menu button scanned a code and opened it.
+    ScancodePush(ScancodePushEvent),
+    /// `scancode_waitmsg`: a menu button scanned a code and waits for the account's reply.
+    ScancodeWaitmsg(ScancodeWaitmsgEvent),
+    /// `pic_sysphoto`: a menu button took a photo.
+    PicSysphoto(PicSysphotoEvent),
+    /// `pic_photo_or_album`: a menu button took a photo or picked one from the album.
+    PicPhotoOrAlbum(PicPhotoOrAlbumEvent),
+    /// `pic_weixin`: a menu button picked from the WeChat album.
+    PicWeixin(PicWeixinEvent),
+    /// `location_select`: a menu button sent a chosen location.
+    LocationSelect(LocationSelectEvent),
+    /// `view_miniprogram`: a `miniprogram` menu button opened a Mini Program.
+    ViewMiniprogram(ViewMiniprogramEvent),
+    /// `TEMPLATESENDJOBFINISH`: a template message was delivered (or not).
+    TemplateSendJobFinish(TemplateSendJobFinishEvent),
+    /// `MASSSENDJOBFINISH`: a broadcast (群发) finished.
+    MassSendJobFinish(MassSendJobFinishEvent),
+    /// `subscribe_msg_popup_event`: the user answered a subscribe-message prompt.
+    SubscribeMsgPopup(SubscribeMsgPopupEvent),
+    /// `subscribe_msg_change_event`: the user changed subscribe-message settings.
+    SubscribeMsgChange(SubscribeMsgChangeEvent),
+    /// `subscribe_msg_sent_event`: a subscribe message was sent.
+    SubscribeMsgSent(SubscribeMsgSentEvent),
+    /// `user_enter_tempsession`: a user opened Mini Program customer service.
+    UserEnterTempsession(UserEnterTempsessionEvent),
+    /// Any other event, kept raw.
+    Unknown(UnknownEvent),
+}
+
+impl Event {
+    pub(super) fn read(header: Header, el: Element<'_, '_>, raw: &str) -> Result<Self> {
+        let event = el.child_text("Event").unwrap_or_default();
+        let is = |name: &str| event.eq_ignore_ascii_case(name);
+        Ok(if is("subscribe") {
+            Self::Subscribe(SubscribeEvent {
+                header,
+                event_key: el.optional("EventKey"),
+                ticket: el.optional("Ticket"),
+            })
+        } else if is("unsubscribe") {
+            Self::Unsubscribe(UnsubscribeEvent { header })
+        } else if is("SCAN") {
+            Self::Scan(ScanEvent {
+                header,
+                event_key: el.required("EventKey")?,
+                ticket: el.optional("Ticket"),
+            })
+        } else if is("LOCATION") {
+            Self::Location(LocationEvent {
+                header,
+                latitude: el.number("Latitude")?,
+                longitude: el.number("Longitude")?,
+                precision: el.optional_number("Precision")?.unwrap_or_default(),
+            })
+        } else if is("CLICK") {
+            Self::Click(ClickEvent {
+                header,
+                event_key: el.required("EventKey")?,
+            })
+        } else if is("VIEW") {
+            Self::View(ViewEvent {
+                header,
+                event_key: el.required("EventKey")?,
+                menu_id: el.optional("MenuId"),
+            })
+        } else if is("scancode_push") {
+            Self::ScancodePush(ScancodePushEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                scan_code_info: ScanCodeInfo::read(el)?,
+            })
+        } else if is("scancode_waitmsg") {
+            Self::ScancodeWaitmsg(ScancodeWaitmsgEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                scan_code_info: ScanCodeInfo::read(el)?,
+            })
+        } else if is("pic_sysphoto") {
+            Self::PicSysphoto(PicSysphotoEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                send_pics_info: SendPicsInfo::read(el)?,
+            })
+        } else if is("pic_photo_or_album") {
+            Self::PicPhotoOrAlbum(PicPhotoOrAlbumEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                send_pics_info: SendPicsInfo::read(el)?,
+            })
+        } else if is("pic_weixin") {
+            Self::PicWeixin(PicWeixinEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                send_pics_info: SendPicsInfo::read(el)?,
+            })
+        } else if is("location_select") {
+            Self::LocationSelect(LocationSelectEvent {
+                header,
+                event_key: el.or_empty("EventKey"),
+                send_location_info: SendLocationInfo::read(el)?,
+            })
+        } else if is("view_miniprogram") {
+            Self::ViewMiniprogram(ViewMiniprogramEvent {
+                header,
+                event_key: el.required("EventKey")?,
+                menu_id: el.optional("MenuId"),
+            })
+        } else if is("TEMPLATESENDJOBFINISH") {
+            Self::TemplateSendJobFinish(TemplateSendJobFinishEvent {
+                header,
+                status: el.or_empty("Status"),
+            })
+        } else if is("MASSSENDJOBFINISH") {
+            Self::MassSendJobFinish(MassSendJobFinishEvent::read(header, el)?)
+        } else if is("subscribe_msg_popup_event") {
+            Self::SubscribeMsgPopup(SubscribeMsgPopupEvent {
+                header,
+                items: list(el, "SubscribeMsgPopupEvent", |item| {
+                    Ok(SubscribeMsgPopupItem {
+                        template_id: item.required("TemplateId")?,
+                        subscribe_status_string: item.or_empty("SubscribeStatusString"),
+                        popup_scene: item.optional_number("PopupScene")?.unwrap_or_default(),
+                    })
+                })?,
+            })
+        } else if is("subscribe_msg_change_event") {
+            Self::SubscribeMsgChange(SubscribeMsgChangeEvent {
+                header,
+                items: list(el, "SubscribeMsgChangeEvent", |item| {
+                    Ok(SubscribeMsgChangeItem {
+                        template_id: item.required("TemplateId")?,
+                        subscribe_status_string: item.or_empty("SubscribeStatusString"),
+                    })
+                })?,
+            })
+        } else if is("subscribe_msg_sent_event") {
+            Self::SubscribeMsgSent(SubscribeMsgSentEvent {
+                header,
+                items: list(el, "SubscribeMsgSentEvent", |item| {
+                    Ok(SubscribeMsgSentItem {
+                        template_id: item.required("TemplateId")?,
+                        msg_id: item.optional_number("MsgID")?.unwrap_or_default(),
+                        error_code: item.optional_number("ErrorCode")?.unwrap_or_default(),
+                        error_status: item.or_empty("ErrorStatus"),
+                    })
+                })?,
+            })
+        } else if is("user_enter_tempsession") {
+            Self::UserEnterTempsession(UserEnterTempsessionEvent {
+                header,
+                session_from: el.or_empty("SessionFrom"),
+            })
+        } else {
+            Self::Unknown(UnknownEvent {
+                header,
+                event: event.to_owned(),
+                event_key: el.optional("EventKey"),
+                raw: raw.to_owned(),
+            })
+        })
+    }
+
+    /// The common header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        match self {
+            Self::Subscribe(e) => &e.header,
+            Self::Unsubscribe(e) => &e.header,
+            Self::Scan(e) => &e.header,
+            Self::Location(e) => &e.header,
+            Self::Click(e) => &e.header,
+            Self::View(e) => &e.header,
+            Self::ScancodePush(e) => &e.header,
+            Self::ScancodeWaitmsg(e) => &e.header,
+            Self::PicSysphoto(e) => &e.header,
+            Self::PicPhotoOrAlbum(e) => &e.header,
+            Self::PicWeixin(e) => &e.header,
+            Self::LocationSelect(e) => &e.header,
+            Self::ViewMiniprogram(e) => &e.header,
+            Self::TemplateSendJobFinish(e) => &e.header,
+            Self::MassSendJobFinish(e) => &e.header,
+            Self::SubscribeMsgPopup(e) => &e.header,
+            Self::SubscribeMsgChange(e) => &e.header,
+            Self::SubscribeMsgSent(e) => &e.header,
+            Self::UserEnterTempsession(e) => &e.header,
+            Self::Unknown(e) => &e.header,
+        }
+    }
+
+    /// `Event` as WeChat spells it (`subscribe`, `SCAN`, `CLICK`, `scancode_push`, ...).
+    #[must_use]
+    pub fn event(&self) -> &str {
+        match self {
+            Self::Subscribe(_) => "subscribe",
+            Self::Unsubscribe(_) => "unsubscribe",
+            Self::Scan(_) => "SCAN",
+            Self::Location(_) => "LOCATION",
+            Self::Click(_) => "CLICK",
+            Self::View(_) => "VIEW",
+            Self::ScancodePush(_) => "scancode_push",
+            Self::ScancodeWaitmsg(_) => "scancode_waitmsg",
+            Self::PicSysphoto(_) => "pic_sysphoto",
+            Self::PicPhotoOrAlbum(_) => "pic_photo_or_album",
+            Self::PicWeixin(_) => "pic_weixin",
+            Self::LocationSelect(_) => "location_select",
+            Self::ViewMiniprogram(_) => "view_miniprogram",
+            Self::TemplateSendJobFinish(_) => "TEMPLATESENDJOBFINISH",
+            Self::MassSendJobFinish(_) => "MASSSENDJOBFINISH",
+            Self::SubscribeMsgPopup(_) => "subscribe_msg_popup_event",
+            Self::SubscribeMsgChange(_) => "subscribe_msg_change_event",
+            Self::SubscribeMsgSent(_) => "subscribe_msg_sent_event",
+            Self::UserEnterTempsession(_) => "user_enter_tempsession",
+            Self::Unknown(e) => &e.event,
+        }
+    }
+
+    /// `EventKey`, for the events that carry one (menu keys, QR scenes, page paths).
+    #[must_use]
+    pub fn event_key(&self) -> Option<&str> {
+        match self {
+            Self::Subscribe(e) => e.event_key.as_deref(),
+            Self::Scan(e) => Some(&e.event_key),
+            Self::Click(e) => Some(&e.event_key),
+            Self::View(e) => Some(&e.event_key),
+            Self::ScancodePush(e) => Some(&e.event_key),
+            Self::ScancodeWaitmsg(e) => Some(&e.event_key),
+            Self::PicSysphoto(e) => Some(&e.event_key),
+            Self::PicPhotoOrAlbum(e) => Some(&e.event_key),
+            Self::PicWeixin(e) => Some(&e.event_key),
+            Self::LocationSelect(e) => Some(&e.event_key),
+            Self::ViewMiniprogram(e) => Some(&e.event_key),
+            Self::Unknown(e) => e.event_key.as_deref(),
+            Self::Unsubscribe(_)
+            | Self::Location(_)
+            | Self::TemplateSendJobFinish(_)
+            | Self::MassSendJobFinish(_)
+            | Self::SubscribeMsgPopup(_)
+            | Self::SubscribeMsgChange(_)
+            | Self::SubscribeMsgSent(_)
+            | Self::UserEnterTempsession(_) => None,
+        }
+    }
+}
+
+/// Reads every `<List>` under `<container>` (WeChat repeats `List` once per item, and sends a
+/// single item without any array marker).
+fn list<T>(
+    el: Element<'_, '_>,
+    container: &str,
+    read: impl Fn(Element<'_, '_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    el.child(container).map_or_else(
+        || Ok(Vec::new()),
+        |c| {
+            c.children()
+                .filter(|i| i.name() == "List")
+                .map(read)
+                .collect()
+        },
+    )
+}
+
+/// Reads every `<item>` under `<container>` of `el`.
+fn items<T>(
+    el: Element<'_, '_>,
+    container: &str,
+    read: impl Fn(Element<'_, '_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    el.child(container).map_or_else(
+        || Ok(Vec::new()),
+        |c| {
+            c.children()
+                .filter(|i| i.name() == "item")
+                .map(read)
+                .collect()
+        },
+    )
+}
+
+/// `subscribe`. See [`SubscribeEvent::scene`] for QR-code follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: `qrscene_<scene>` after a QR-code follow; absent (or other values, e.g.
+    /// `last_trade_no_…` after a payment) otherwise.
+    pub event_key: Option<String>,
+    /// `Ticket` of the QR code, after a QR-code follow.
+    pub ticket: Option<String>,
+}
+
+impl SubscribeEvent {
+    /// The QR-code scene (the `EventKey` after `qrscene_`), when the user followed by scanning a
+    /// parametric QR code.
+    ///
+    /// ```
+    /// # use wechat_core::message::{Header, SubscribeEvent};
+    /// # let header = Header { to_user_name: "gh".into(), from_user_name: "o".into(), create_time: 1, msg_id: None };
+    /// let ev = SubscribeEvent { header, event_key: Some("qrscene_123123".into()), ticket: Some("T".into()) };
+    /// assert_eq!(ev.scene(), Some("123123"));
+    /// ```
+    #[must_use]
+    pub fn scene(&self) -> Option<&str> {
+        self.event_key.as_deref()?.strip_prefix("qrscene_")
+    }
+}
+
+/// `unsubscribe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsubscribeEvent {
+    /// The common header.
+    pub header: Header,
+}
+
+/// `SCAN`: a follower scanned a parametric QR code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the scene value (no `qrscene_` prefix here).
+    pub event_key: String,
+    /// `Ticket` of the QR code.
+    pub ticket: Option<String>,
+}
+
+/// `LOCATION`: the location a follower's client reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationEvent {
+    /// The common header.
+    pub header: Header,
+    /// `Latitude`.
+    pub latitude: f64,
+    /// `Longitude`.
+    pub longitude: f64,
+    /// `Precision` in metres.
+    pub precision: f64,
+}
+
+/// `CLICK`: a `click` menu button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+}
+
+/// `VIEW`: a `view` menu button opened a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the URL.
+    pub event_key: String,
+    /// `MenuId`: the personalised menu's id, if any.
+    pub menu_id: Option<String>,
+}
+
+/// The scanned code of a `scancode_*` event (`ScanCodeInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanCodeInfo {
+    /// `ScanType`: `qrcode`, `barcode`, ...
+    pub scan_type: String,
+    /// `ScanResult`: the code's content.
+    pub scan_result: String,
+}
+
+impl ScanCodeInfo {
+    fn read(el: Element<'_, '_>) -> Result<Self> {
+        let info = el.child("ScanCodeInfo");
+        Ok(Self {
+            scan_type: info.map(|i| i.or_empty("ScanType")).unwrap_or_default(),
+            scan_result: info.map(|i| i.or_empty("ScanResult")).unwrap_or_default(),
+        })
+    }
+}
+
+/// `scancode_push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScancodePushEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `ScanCodeInfo`.
+    pub scan_code_info: ScanCodeInfo,
+}
+
+/// `scancode_waitmsg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScancodeWaitmsgEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `ScanCodeInfo`.
+    pub scan_code_info: ScanCodeInfo,
+}
+
+/// The pictures of a `pic_*` event (`SendPicsInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendPicsInfo {
+    /// `Count`.
+    pub count: u32,
+    /// `PicList/item/PicMd5Sum`, one per picture.
+    pub pic_md5_sums: Vec<String>,
+}
+
+impl SendPicsInfo {
+    fn read(el: Element<'_, '_>) -> Result<Self> {
+        let Some(info) = el.child("SendPicsInfo") else {
+            return Ok(Self {
+                count: 0,
+                pic_md5_sums: Vec::new(),
+            });
+        };
+        Ok(Self {
+            count: info.optional_number("Count")?.unwrap_or_default(),
+            pic_md5_sums: items(info, "PicList", |item| Ok(item.or_empty("PicMd5Sum")))?,
+        })
+    }
+}
+
+/// `pic_sysphoto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PicSysphotoEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `SendPicsInfo`.
+    pub send_pics_info: SendPicsInfo,
+}
+
+/// `pic_photo_or_album`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PicPhotoOrAlbumEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `SendPicsInfo`.
+    pub send_pics_info: SendPicsInfo,
+}
+
+/// `pic_weixin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PicWeixinEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `SendPicsInfo`.
+    pub send_pics_info: SendPicsInfo,
+}
+
+/// The chosen place of a `location_select` event (`SendLocationInfo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendLocationInfo {
+    /// `Location_X`: latitude.
+    pub latitude: f64,
+    /// `Location_Y`: longitude.
+    pub longitude: f64,
+    /// `Scale`: the map zoom level.
+    pub scale: u32,
+    /// `Label`: the address.
+    pub label: String,
+    /// `Poiname`: the point of interest, often empty.
+    pub poiname: String,
+}
+
+impl SendLocationInfo {
+    fn read(el: Element<'_, '_>) -> Result<Self> {
+        let info = el
+            .child("SendLocationInfo")
+            .ok_or(crate::ErrorKind::MissingField("SendLocationInfo"))?;
+        Ok(Self {
+            latitude: info.number("Location_X")?,
+            longitude: info.number("Location_Y")?,
+            scale: info.optional_number("Scale")?.unwrap_or_default(),
+            label: info.or_empty("Label"),
+            poiname: info.or_empty("Poiname"),
+        })
+    }
+}
+
+/// `location_select`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationSelectEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the button's `key`.
+    pub event_key: String,
+    /// `SendLocationInfo`.
+    pub send_location_info: SendLocationInfo,
+}
+
+/// `view_miniprogram`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewMiniprogramEvent {
+    /// The common header.
+    pub header: Header,
+    /// `EventKey`: the Mini Program page path.
+    pub event_key: String,
+    /// `MenuId`: the personalised menu's id, if any.
+    pub menu_id: Option<String>,
+}
+
+/// `TEMPLATESENDJOBFINISH`. The job's id is [`Header::msg_id`] (WeChat's `MsgID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSendJobFinishEvent {
+    /// The common header.
+    pub header: Header,
+    /// `Status`: `success`, `failed:user block`, `failed: system failed`.
+    pub status: String,
+}
+
+/// `MASSSENDJOBFINISH`. The job's id is [`Header::msg_id`] (WeChat's `MsgID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MassSendJobFinishEvent {
+    /// The common header.
+    pub header: Header,
+    /// `Status`: `send success`, `send fail`, `err(<code>)`.
+    pub status: String,
+    /// `TotalCount`.
+    pub total_count: u64,
+    /// `FilterCount`.
+    pub filter_count: u64,
+    /// `SentCount`.
+    pub sent_count: u64,
+    /// `ErrorCount`.
+    pub error_count: u64,
+    /// `CopyrightCheckResult` (原创校验), when present.
+    pub copyright_check_result: Option<CopyrightCheckResult>,
+    /// `ArticleUrlResult`, when present.
+    pub article_url_result: Option<ArticleUrlResult>,
+}
+
+impl MassSendJobFinishEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        let copyright_check_result = match el.child("CopyrightCheckResult") {
+            None => None,
+            Some(c) => Some(CopyrightCheckResult {
+                count: c.optional_number("Count")?.unwrap_or_default(),
+                check_state: c.optional_number("CheckState")?.unwrap_or_default(),
+                items: items(c, "ResultList", |i| {
+                    Ok(CopyrightCheckItem {
+                        article_idx: i.optional_number("ArticleIdx")?.unwrap_or_default(),
+                        user_declare_state: i
+                            .optional_number("UserDeclareState")?
+                            .unwrap_or_default(),
+                        audit_state: i.optional_number("AuditState")?.unwrap_or_default(),
+                        original_article_url: i.or_empty("OriginalArticleUrl"),
+                        original_article_type: i
+                            .optional_number("OriginalArticleType")?
+                            .unwrap_or_default(),
+                        can_reprint: i.optional_number("CanReprint")?.unwrap_or_default(),
+                        need_replace_content: i
+                            .optional_number("NeedReplaceContent")?
+                            .unwrap_or_default(),
+                        need_show_reprint_source: i
+                            .optional_number("NeedShowReprintSource")?
+                            .unwrap_or_default(),
+                    })
+                })?,
+            }),
+        };
+        let article_url_result = match el.child("ArticleUrlResult") {
+            None => None,
+            Some(a) => Some(ArticleUrlResult {
+                count: a.optional_number("Count")?.unwrap_or_default(),
+                items: items(a, "ResultList", |i| {
+                    Ok(ArticleUrlItem {
+                        article_idx: i.optional_number("ArticleIdx")?.unwrap_or_default(),
+                        article_url: i.or_empty("ArticleUrl"),
+                    })
+                })?,
+            }),
+        };
+        Ok(Self {
+            header,
+            status: el.or_empty("Status"),
+            total_count: el.optional_number("TotalCount")?.unwrap_or_default(),
+            filter_count: el.optional_number("FilterCount")?.unwrap_or_default(),
+            sent_count: el.optional_number("SentCount")?.unwrap_or_default(),
+            error_count: el.optional_number("ErrorCount")?.unwrap_or_default(),
+            copyright_check_result,
+            article_url_result,
+        })
+    }
+}
+
+/// `CopyrightCheckResult` of a broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyrightCheckResult {
+    /// `Count`.
+    pub count: u32,
+    /// `CheckState`: 1 checking, 2 passed, 3 failed.
+    pub check_state: u32,
+    /// `ResultList/item`.
+    pub items: Vec<CopyrightCheckItem>,
+}
+
+/// One article's copyright check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyrightCheckItem {
+    /// `ArticleIdx`, from 1.
+    pub article_idx: u32,
+    /// `UserDeclareState`.
+    pub user_declare_state: u32,
+    /// `AuditState`.
+    pub audit_state: u32,
+    /// `OriginalArticleUrl`.
+    pub original_article_url: String,
+    /// `OriginalArticleType`.
+    pub original_article_type: u32,
+    /// `CanReprint`.
+    pub can_reprint: u32,
+    /// `NeedReplaceContent`.
+    pub need_replace_content: u32,
+    /// `NeedShowReprintSource`.
+    pub need_show_reprint_source: u32,
+}
+
+/// `ArticleUrlResult` of a broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleUrlResult {
+    /// `Count`.
+    pub count: u32,
+    /// `ResultList/item`.
+    pub items: Vec<ArticleUrlItem>,
+}
+
+/// One article's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleUrlItem {
+    /// `ArticleIdx`, from 1.
+    pub article_idx: u32,
+    /// `ArticleUrl`.
+    pub article_url: String,
+}
+
+/// `subscribe_msg_popup_event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgPopupEvent {
+    /// The common header.
+    pub header: Header,
+    /// The answers, one per template the prompt offered (`SubscribeMsgPopupEvent/List`).
+    pub items: Vec<SubscribeMsgPopupItem>,
+}
+
+/// One answer of a subscribe-message prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgPopupItem {
+    /// `TemplateId`.
+    pub template_id: String,
+    /// `SubscribeStatusString`: `accept` or `reject`.
+    pub subscribe_status_string: String,
+    /// `PopupScene`: 1 on a phone, 2 in an article, ...
+    pub popup_scene: u32,
+}
+
+/// `subscribe_msg_change_event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgChangeEvent {
+    /// The common header.
+    pub header: Header,
+    /// The changes (`SubscribeMsgChangeEvent/List`).
+    pub items: Vec<SubscribeMsgChangeItem>,
+}
+
+/// One changed subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgChangeItem {
+    /// `TemplateId`.
+    pub template_id: String,
+    /// `SubscribeStatusString`: `reject` when the user turned it off.
+    pub subscribe_status_string: String,
+}
+
+/// `subscribe_msg_sent_event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgSentEvent {
+    /// The common header.
+    pub header: Header,
+    /// The deliveries (`SubscribeMsgSentEvent/List`).
+    pub items: Vec<SubscribeMsgSentItem>,
+}
+
+/// One delivered subscribe message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeMsgSentItem {
+    /// `TemplateId`.
+    pub template_id: String,
+    /// `MsgID` of the sent message.
+    pub msg_id: u64,
+    /// `ErrorCode`: 0 on success.
+    pub error_code: i64,
+    /// `ErrorStatus`.
+    pub error_status: String,
+}
+
+/// `user_enter_tempsession`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEnterTempsessionEvent {
+    /// The common header.
+    pub header: Header,
+    /// `SessionFrom`: the `session-from` of the contact button.
+    pub session_from: String,
+}
+
+/// An event this crate does not know, kept raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEvent {
+    /// The common header.
+    pub header: Header,
+    /// `Event` as sent.
+    pub event: String,
+    /// `EventKey`, if present.
+    pub event_key: Option<String>,
+    /// The whole plaintext XML.
+    pub raw: String,
+}
