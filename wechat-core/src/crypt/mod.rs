@@ -24,6 +24,7 @@
 
 mod key;
 mod pkcs7;
+mod random;
 
 use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;
@@ -136,7 +137,7 @@ impl MsgCrypt {
     ///
     /// [`ErrorKind::InvalidTimestamp`] for a timestamp that is not 1 to 10 digits.
     pub fn encrypt_message(&self, reply_xml: &str, timestamp: &str, nonce: &str) -> Result<String> {
-        self.encrypt_message_with_random(reply_xml, timestamp, nonce, &fresh_random())
+        self.encrypt_message_with_random(reply_xml, timestamp, nonce, &random::prefix())
     }
 
     /// [`MsgCrypt::encrypt_message`] with a given random prefix, so tests are deterministic.
@@ -178,7 +179,7 @@ impl MsgCrypt {
     /// Encrypts one payload to base64 (the `Encrypt` value) with a fresh random prefix.
     #[must_use]
     pub fn encrypt(&self, plaintext: &str) -> String {
-        self.encrypt_with_random(plaintext, &fresh_random())
+        self.encrypt_with_random(plaintext, &random::prefix())
     }
 
     /// [`MsgCrypt::encrypt`] with a given random prefix, so tests are deterministic.
@@ -251,15 +252,6 @@ impl std::fmt::Debug for MsgCrypt {
             .field("appid", &self.appid)
             .finish_non_exhaustive()
     }
-}
-
-/// 16 bytes from the OS CSPRNG.
-fn fresh_random() -> [u8; RANDOM_LEN] {
-    let mut random = [0u8; RANDOM_LEN];
-    // The OS generator only fails on platforms without one; a zero prefix still decrypts
-    // correctly, and the prefix is not a secret, so failing the reply would help no one.
-    let _ = getrandom::fill(&mut random);
-    random
 }
 
 #[cfg(test)]
