@@ -17,6 +17,18 @@
 //! # Ok::<(), wechat_tower::core::Error>(())
 //! ```
 
+mod body;
+mod config;
+mod rejection;
+pub mod server;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use body::BoxError;
+pub use config::{Clock, DEFAULT_BODY_LIMIT, Mode, SystemClock, WechatConfig};
+pub use rejection::Rejection;
+pub use server::WechatLayer;
+
 /// The protocol crate, re-exported whole.
 pub use wechat_core as core;
 pub use wechat_core::{Event, Message, MsgCrypt, Reply, message, signature};

@@ -33,11 +33,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 pub use key::{AesKey, ENCODING_AES_KEY_LEN};
+pub use random::nonce;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Token;
 use crate::signature;
 use crate::xml::{Document, push_cdata_element};
+
+/// The AES block size.
+const AES_BLOCK: usize = 16;
 
 /// Length of the random prefix of every payload.
 pub const RANDOM_LEN: usize = 16;
@@ -200,7 +204,9 @@ impl MsgCrypt {
         let mut buf = STANDARD
             .decode(encrypt)
             .map_err(|_| Error::from(ErrorKind::InvalidBase64))?;
-        if buf.is_empty() || buf.len() % pkcs7::BLOCK != 0 {
+        // WeChat pads to 32 bytes, but the official decryptors accept any whole number of AES
+        // blocks; so do we.
+        if buf.is_empty() || !buf.len().is_multiple_of(AES_BLOCK) {
             return Err(ErrorKind::InvalidCiphertext.into());
         }
         cbc::Decryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &self.key.iv().into())

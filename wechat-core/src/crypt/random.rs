@@ -37,6 +37,16 @@ pub(crate) fn prefix() -> [u8; RANDOM_LEN] {
     })
 }
 
+/// A nonce of 10 decimal digits (the shape of WeChat's own nonces) from the OS CSPRNG, for the
+/// `Nonce` of reply envelopes.
+#[must_use]
+pub fn nonce() -> String {
+    let random = prefix();
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&random[..8]);
+    format!("{:010}", u64::from_le_bytes(word) % 10_000_000_000)
+}
+
 fn refill(bytes: &mut [u8]) {
     // The OS generator fails only on platforms without one. The prefix is not a secret and a
     // reply still decrypts with any prefix, so failing the reply would help no one; fall back to
@@ -53,6 +63,13 @@ fn refill(bytes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonces_are_ten_digits() {
+        let n = nonce();
+        assert_eq!(n.len(), 10);
+        assert!(n.bytes().all(|b| b.is_ascii_digit()));
+    }
 
     #[test]
     fn prefixes_do_not_repeat_across_refills() {

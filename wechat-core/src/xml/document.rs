@@ -297,7 +297,7 @@ impl<'a> Parser<'a> {
         if self.nodes.len() >= MAX_ELEMENTS {
             return Err(ErrorKind::XmlTooLarge.into());
         }
-        if self.depth == MAX_DEPTH && !self_closing {
+        if self.depth == MAX_DEPTH {
             return Err(ErrorKind::XmlTooDeep.into());
         }
         if self.depth > 0 {

@@ -31,6 +31,7 @@ mod document;
 mod write;
 
 pub use document::{Children, Document, Element};
+pub use write::push_cdata;
 pub(crate) use write::push_cdata_element;
 
 /// Deepest nesting accepted; WeChat's deepest message nests 5 levels.

@@ -2,7 +2,13 @@
 
 /// Appends `text` as one or more CDATA sections: a `]]>` inside the text is split across two
 /// sections (`]]]]><![CDATA[>`), the only way to carry it in CDATA.
-fn push_cdata(out: &mut String, text: &str) {
+///
+/// ```
+/// let mut out = String::new();
+/// wechat_core::xml::push_cdata(&mut out, "a]]>b");
+/// assert_eq!(out, "<![CDATA[a]]]]><![CDATA[>b]]>");
+/// ```
+pub fn push_cdata(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let mut rest = text;
     while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"]]>") {

@@ -1,0 +1,158 @@
+//! Mini Program message push in JSON (消息推送, 数据格式 JSON): messages in, replies out.
+//!
+//! A JSON message is the same document as its XML form with objects for elements, arrays for
+//! repeated elements and numbers where XML has digits, so it is read by writing it as that XML and
+//! parsing it with [`Message::from_xml`]; every message type is then typed exactly as in XML.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+use wechat_core::xml::{Document, Element, push_cdata};
+use wechat_core::{Message, Reply};
+
+use crate::rejection::Rejection;
+
+/// Reads a JSON message.
+pub(crate) fn message_from_json(body: &[u8]) -> Result<Message, Rejection> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| Rejection::BadMessage)?;
+    let object = value.as_object().ok_or(Rejection::BadMessage)?;
+    let mut xml = String::with_capacity(body.len() + 64);
+    xml.push_str("<xml>");
+    for (name, value) in object {
+        write_element(&mut xml, name, value)?;
+    }
+    xml.push_str("</xml>");
+    Message::from_xml(&xml).map_err(|_| Rejection::BadMessage)
+}
+
+fn write_element(out: &mut String, name: &str, value: &Value) -> Result<(), Rejection> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !valid {
+        return Err(Rejection::BadMessage);
+    }
+    if let Value::Array(items) = value {
+        return items
+            .iter()
+            .try_for_each(|item| write_element(out, name, item));
+    }
+    let _ = write!(out, "<{name}>");
+    match value {
+        Value::Null => {}
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => push_cdata(out, s),
+        Value::Object(children) => {
+            for (child, v) in children {
+                write_element(out, child, v)?;
+            }
+        }
+        // Expanded into repeated elements above.
+        Value::Array(_) => {}
+    }
+    let _ = write!(out, "</{name}>");
+    Ok(())
+}
+
+/// Writes a reply as JSON, mirroring its XML form.
+pub(crate) fn reply_to_json(
+    reply: &Reply,
+    to_user: &str,
+    from_user: &str,
+    create_time: u64,
+) -> Option<String> {
+    let xml = reply.to_xml(to_user, from_user, create_time).ok()?;
+    let doc = Document::parse(&xml).ok()?;
+    Some(element_to_json(doc.root()).to_string())
+}
+
+fn element_to_json(el: Element<'_, '_>) -> Value {
+    if !el.has_children() {
+        let text = el.text();
+        return match el.name() {
+            "CreateTime" | "ArticleCount" => text
+                .parse::<u64>()
+                .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+            _ => Value::String(text.to_owned()),
+        };
+    }
+    let mut map = Map::new();
+    for child in el.children() {
+        let value = element_to_json(child);
+        match map.get_mut(child.name()) {
+            None => {
+                map.insert(child.name().to_owned(), value);
+            }
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, value]);
+            }
+        }
+    }
+    // News articles are a list even when there is one.
+    if let Some(item @ Value::Object(_)) = map.get_mut("item") {
+        let single = item.take();
+        *item = Value::Array(vec![single]);
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_customer_service_text() {
+        let body = br#"{"ToUserName":"gh_1","FromUserName":"oUser","CreateTime":1482048670,"MsgType":"text","Content":"a]]>b","MsgId":1234567890123456}"#;
+        let Message::Text(text) = message_from_json(body).unwrap() else {
+            panic!("not text");
+        };
+        assert_eq!(text.content, "a]]>b");
+        assert_eq!(text.header.create_time, 1_482_048_670);
+        assert_eq!(text.header.msg_id, Some(1_234_567_890_123_456));
+    }
+
+    #[test]
+    fn reads_user_enter_tempsession_and_miniprogrampage() {
+        let ev = br#"{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"sf"}"#;
+        assert!(matches!(
+            message_from_json(ev).unwrap(),
+            Message::Event(wechat_core::Event::UserEnterTempsession(e)) if e.session_from == "sf"
+        ));
+        let page = br#"{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"miniprogrampage","MsgId":2,"Title":"t","AppId":"wx","PagePath":"pages/a","ThumbUrl":"u","ThumbMediaId":"m"}"#;
+        assert!(
+            matches!(message_from_json(page).unwrap(), Message::MiniProgramPage(p) if p.page_path == "pages/a")
+        );
+    }
+
+    #[test]
+    fn refuses_bad_json_and_names() {
+        assert_eq!(
+            message_from_json(b"[1]").unwrap_err(),
+            Rejection::BadMessage
+        );
+        assert_eq!(message_from_json(b"{").unwrap_err(), Rejection::BadMessage);
+        assert_eq!(
+            message_from_json(br#"{"a><b":"x"}"#).unwrap_err(),
+            Rejection::BadMessage
+        );
+    }
+
+    #[test]
+    fn writes_replies_as_json() {
+        let json = reply_to_json(&Reply::text("hi"), "oUser", "gh", 7).unwrap();
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["MsgType"], "text");
+        assert_eq!(value["Content"], "hi");
+        assert_eq!(value["CreateTime"], 7);
+        let transfer = Reply::TransferCustomerService { kf_account: None };
+        let value: Value =
+            serde_json::from_str(&reply_to_json(&transfer, "o", "gh", 1).unwrap()).unwrap();
+        assert_eq!(value["MsgType"], "transfer_customer_service");
+    }
+}
