@@ -269,6 +269,10 @@ pub trait FromMessage: Sized + Send + 'static {
     /// # Errors
     ///
     /// The message itself, when it is not of this type.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the message is given back as it came, by move; boxing it would allocate"
+    )]
     fn from_message(msg: Message) -> Result<Self, Message>;
 
     /// Whether every message that `route` matches converts into `Self`. The router checks it at
@@ -367,7 +371,7 @@ impl FromMessage for UnknownEvent {
     }
 
     fn accepts(route: &Route) -> bool {
-        route.event().is_some_and(|e| !is_known_event(e))
+        route.event_name().is_some_and(|e| !is_known_event(e))
     }
 }
 
@@ -416,7 +420,7 @@ macro_rules! typed_events {
             }
 
             fn accepts(route: &Route) -> bool {
-                route.event().is_some_and(|e| e.eq_ignore_ascii_case($name))
+                route.event_name().is_some_and(|e| e.eq_ignore_ascii_case($name))
             }
         }
 
@@ -716,12 +720,7 @@ mod tests {
 
     #[tokio::test]
     async fn reply_is_returned_as_is() {
-        let reply = call(
-            |_: TextMessage| async { Reply::image("m") },
-            text("x"),
-            &(),
-        )
-        .await;
+        let reply = call(|_: TextMessage| async { Reply::image("m") }, text("x"), &()).await;
         assert_eq!(reply, Reply::image("m"));
     }
 
@@ -770,7 +769,10 @@ mod tests {
         struct App {
             name: &'static str,
         }
-        let handler = |_: TextMessage, ctx: Context, OpenId(open_id): OpenId, State(app): State<App>| async move {
+        let handler = |_: TextMessage,
+                       ctx: Context,
+                       OpenId(open_id): OpenId,
+                       State(app): State<App>| async move {
             format!(
                 "{} {} {} {:?} {} {:?}",
                 app.name,

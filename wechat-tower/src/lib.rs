@@ -1,32 +1,69 @@
 //! # wechat-tower
 //!
-//! The WeChat server framework on tower. Today this crate re-exports the protocol of
-//! [`wechat_core`], so that applications depend on `wechat-tower` alone from the start; the inbound
-//! layers (signature, safe mode, XML), the router and the outbound client arrive in the following
-//! issues.
+//! The WeChat (微信) server framework on tower: write `async fn` handlers for typed messages, put
+//! one layer in front, and mount the result on axum, hyper or any tower server. Signature checks,
+//! the replay window, safe mode (安全模式), XML and JSON, retries and deadlines are handled.
 //!
 //! ```
-//! use wechat_tower::{Message, Reply};
+//! use tower::{Layer, ServiceExt};
+//! use wechat_tower::message::{ClickEvent, SubscribeEvent, TextMessage};
+//! use wechat_tower::test_util::{Simulator, messages};
+//! use wechat_tower::{Router, WechatConfig, WechatLayer};
 //!
-//! let msg = Message::from_xml(
-//!     "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>\
-//!      <MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>",
-//! )?;
-//! let reply = Reply::text("hello").to_xml(&msg.header().from_user_name, &msg.header().to_user_name, 2)?;
-//! assert!(reply.contains("<Content><![CDATA[hello]]></Content>"));
-//! # Ok::<(), wechat_tower::core::Error>(())
+//! async fn echo(msg: TextMessage) -> String {
+//!     msg.content
+//! }
+//!
+//! async fn welcome(_: SubscribeEvent) -> &'static str {
+//!     "Welcome!"
+//! }
+//!
+//! async fn today(_: ClickEvent) -> &'static str {
+//!     "Today's special: noodles"
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = Router::new().on(echo).on(welcome).on_key("TODAY", today).build()?;
+//! let config = WechatConfig::safe("token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef")?;
+//! let bot = WechatLayer::new(config).layer(router);
+//! // Mount it: axum::Router::new().route_service("/wechat", bot)
+//!
+//! // Play WeChat: an encrypted, signed text message in; an encrypted, signed echo out.
+//! let wechat = Simulator::safe("token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef")?;
+//! let res = bot.oneshot(wechat.push("/wechat", &messages::text("gh_account", "oUser", "你好", 1))).await?;
+//! let body = http_body_util::BodyExt::collect(res.into_body()).await?.to_bytes();
+//! assert!(wechat.read_reply(&body)?.contains("<Content><![CDATA[你好]]></Content>"));
+//! # Ok(()) }
 //! ```
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`server`] | the inbound layers: [`SignatureLayer`](server::SignatureLayer), [`CryptoLayer`](server::CryptoLayer), [`XmlLayer`](server::XmlLayer), and [`WechatLayer`] stacking them |
+//! | [`router`] | [`Router`]: handlers by message type, event, event key, keyword; retries answered once; a deadline |
+//! | [`handler`] | what a handler is: [`Handler`], [`FromMessage`], [`FromContext`] ([`Context`], [`State`]), [`IntoReply`] |
+//! | `test_util` | (feature `test-util`) the WeChat side for tests: signed and encrypted requests, replies read back |
+//! | [`core`] | the protocol crate `wechat-core`, re-exported |
+//!
+//! The outbound client (access tokens, APIs), Mini Program sessions and WeChat Pay follow in later
+//! releases.
 
 mod body;
 mod config;
+pub mod handler;
 mod rejection;
+pub mod router;
 pub mod server;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
 pub use body::BoxError;
 pub use config::{Clock, DEFAULT_BODY_LIMIT, Mode, SystemClock, WechatConfig};
+pub use handler::{
+    Context, FromContext, FromMessage, FromRef, Handler, IntoReply, KeyedEvent, OpenId, State,
+    TypedMessage,
+};
 pub use rejection::Rejection;
+pub use router::{Route, RouteError, Router, RouterService};
 pub use server::WechatLayer;
 
 /// The protocol crate, re-exported whole.

@@ -124,8 +124,8 @@ impl Simulator {
         build(Method::GET, &uri, Bytes::new(), false)
     }
 
-    /// A push of `xml` (a plaintext message, see [`messages`]) signed now with a fresh nonce,
-    /// encrypted in safe mode.
+    /// A push of `xml` (a plaintext message, see [`messages`], or a JSON message of Mini Program
+    /// message push) signed now with a fresh nonce, encrypted in safe mode.
     #[must_use]
     pub fn push(&self, path: &str, xml: &str) -> Request<Full<Bytes>> {
         self.push_at(path, xml, &self.clock.now_secs().to_string(), &next_nonce())
@@ -147,10 +147,16 @@ impl Simulator {
         let encrypt = crypt.encrypt(xml);
         let msg_signature = crypt.signature(timestamp, nonce, &encrypt);
         let _ = write!(uri, "&encrypt_type=aes&msg_signature={msg_signature}");
-        let to_user = Document::parse(xml)
-            .ok()
-            .and_then(|d| d.root().child_text("ToUserName").map(str::to_owned))
-            .unwrap_or_default();
+        let to_user = if xml.trim_start().starts_with('{') {
+            serde_json::from_str::<serde_json::Value>(xml)
+                .ok()
+                .and_then(|v| v.get("ToUserName")?.as_str().map(str::to_owned))
+        } else {
+            Document::parse(xml)
+                .ok()
+                .and_then(|d| d.root().child_text("ToUserName").map(str::to_owned))
+        }
+        .unwrap_or_default();
         let body = if self.json {
             serde_json::json!({ "ToUserName": to_user, "Encrypt": encrypt }).to_string()
         } else {

@@ -1,7 +1,7 @@
 //! `XmlLayer`: from HTTP to messages and back.
 //!
 //! The body becomes a [`Message`] (XML, or JSON for Mini Program message push), the inner
-//! `Service<Message, Response = Reply>` (usually the `Router`) answers, and the
+//! `Service<Message, Response = Reply>` (usually the [`Router`](crate::router::Router)) answers, and the
 //! [`Reply`] is written as XML (JSON for a JSON request), addressed back to the sender. A reply of
 //! [`Reply::Success`] is the literal body `success`. A malformed body is 400, never a panic; a
 //! failing inner service is 500 (so WeChat retries).

@@ -1,0 +1,164 @@
+//! The echo bot's handlers and settings, shared by the axum binary of this package and by the
+//! `hyper-bot` example, which mounts the same bot on bare hyper.
+//!
+//! | message | answer |
+//! |---|---|
+//! | text | the same text |
+//! | text `help` | what the bot can do |
+//! | image | the same image (by `MediaId`) |
+//! | location | its coordinates |
+//! | subscribe | a welcome, naming the QR scene when there is one |
+//! | CLICK `V1001_HELLO` | its own answer; other CLICK keys name the key |
+//! | anything else | `success` (no reply) |
+//!
+//! Settings come from the environment (see [`Settings::from_env`]).
+
+use std::env;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use wechat_tower::message::{
+    ClickEvent, ImageMessage, LocationMessage, SubscribeEvent, TextMessage,
+};
+use wechat_tower::router::{Router, RouterService};
+use wechat_tower::{Context, Reply, WechatConfig};
+
+/// What the bot answers to `help`.
+pub const HELP: &str = "I echo what you write. Try an image, your location, or the menu.";
+
+/// The bot's settings, from the environment variables of DESIGN.md.
+#[derive(Debug)]
+pub struct Settings {
+    /// `ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// The endpoint configuration: plaintext when `WECHAT_ENCODING_AES_KEY` is unset, safe mode
+    /// (安全模式) otherwise; `WECHAT_TIMESTAMP_WINDOW` seconds (default 300, 0 = off).
+    pub config: WechatConfig,
+    /// `WECHAT_DEDUP` (`on` by default; `off` for benchmarks that replay one fixed message).
+    pub dedup: bool,
+    /// `WECHAT_APPID`.
+    pub appid: Option<String>,
+}
+
+impl Settings {
+    /// Reads `WECHAT_TOKEN` (default `wechat-demo-token`), `WECHAT_APPID`,
+    /// `WECHAT_ENCODING_AES_KEY`, `WECHAT_TIMESTAMP_WINDOW`, `WECHAT_DEDUP` and `ADDR`.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable that is wrong.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
+        let token = var("WECHAT_TOKEN").unwrap_or_else(|| "wechat-demo-token".to_owned());
+        let appid = var("WECHAT_APPID");
+        let addr = var("ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
+            .parse()
+            .map_err(|e| format!("ADDR: {e}"))?;
+        let config = match var("WECHAT_ENCODING_AES_KEY") {
+            None => WechatConfig::plaintext(token),
+            Some(key) => {
+                let appid = appid
+                    .as_deref()
+                    .ok_or("WECHAT_APPID is required with WECHAT_ENCODING_AES_KEY")?;
+                WechatConfig::safe(&token, &key, appid)
+                    .map_err(|e| format!("WECHAT_ENCODING_AES_KEY: {e}"))?
+            }
+        };
+        let config = match var("WECHAT_TIMESTAMP_WINDOW") {
+            None => config,
+            Some(secs) => config.timestamp_window_secs(
+                secs.parse()
+                    .map_err(|e| format!("WECHAT_TIMESTAMP_WINDOW: {e}"))?,
+            ),
+        };
+        let dedup = match var("WECHAT_DEDUP").as_deref() {
+            None | Some("on" | "1" | "true") => true,
+            Some("off" | "0" | "false") => false,
+            Some(other) => return Err(format!("WECHAT_DEDUP: expected on or off, not {other}")),
+        };
+        Ok(Self {
+            addr,
+            config,
+            dedup,
+            appid,
+        })
+    }
+
+    /// How to talk to the bot with the simulator, printed at start.
+    #[must_use]
+    pub fn banner(&self) -> String {
+        let mode = match self.config.mode() {
+            wechat_tower::Mode::Plaintext => "plaintext mode".to_owned(),
+            _ => format!(
+                "safe mode (安全模式), appid {}",
+                self.appid.as_deref().unwrap_or("?")
+            ),
+        };
+        format!(
+            "echo-bot listening on http://{addr}/wechat ({mode})\n\
+             Talk to it as WeChat would:\n  \
+             cargo run -p wechat-sim -- --url http://{addr}/wechat text 'hello'\n  \
+             cargo run -p wechat-sim -- --url http://{addr}/wechat interactive\n\
+             (pass the same --token/--aes-key/--appid as WECHAT_TOKEN/WECHAT_ENCODING_AES_KEY/WECHAT_APPID)",
+            addr = self.addr
+        )
+    }
+}
+
+async fn echo(msg: TextMessage) -> String {
+    msg.content
+}
+
+async fn help(_: TextMessage) -> &'static str {
+    HELP
+}
+
+async fn image(msg: ImageMessage) -> Reply {
+    Reply::image(msg.media_id)
+}
+
+async fn location(msg: LocationMessage) -> String {
+    format!(
+        "You are at {:.6}, {:.6} ({})",
+        msg.latitude, msg.longitude, msg.label
+    )
+}
+
+async fn welcome(ev: SubscribeEvent, ctx: Context) -> String {
+    match ev.scene() {
+        Some(scene) => format!("Welcome, {}! You came from scene {scene}.", ctx.open_id()),
+        None => format!("Welcome, {}!", ctx.open_id()),
+    }
+}
+
+async fn hello(_: ClickEvent) -> &'static str {
+    "Hello from the menu!"
+}
+
+async fn click(ev: ClickEvent) -> String {
+    format!("You clicked {}", ev.event_key)
+}
+
+/// The bot's router: the handlers of the table in the crate docs.
+///
+/// # Panics
+///
+/// Never: the routes are distinct (a test builds it).
+#[must_use]
+pub fn router(settings: &Settings) -> RouterService {
+    let mut router = Router::new()
+        .on(echo)
+        .keyword("help", help)
+        .on(image)
+        .on(location)
+        .on(welcome)
+        .on_key("V1001_HELLO", hello)
+        .on(click)
+        .dedup(settings.dedup)
+        .deadline(Duration::from_millis(4500));
+    if let Some(appid) = &settings.appid {
+        router = router.app_id(appid.clone());
+    }
+    router.build().expect("the echo bot's routes are distinct")
+}

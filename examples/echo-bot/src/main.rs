@@ -1,0 +1,50 @@
+//! The main demo: an Official Account bot on axum.
+//!
+//! ```text
+//! cargo run -p echo-bot
+//! ```
+//!
+//! It serves `/wechat` on `ADDR` (default `127.0.0.1:3000`) in plaintext mode, or in safe mode
+//! (安全模式) when `WECHAT_ENCODING_AES_KEY` and `WECHAT_APPID` are set; `WECHAT_TOKEN` is the
+//! console's token. See the package's README for what it answers and how to talk to it.
+
+use std::process::ExitCode;
+
+use axum::Router;
+use echo_bot::Settings;
+use tower::Layer;
+use wechat_tower::WechatLayer;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("echo-bot: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bot = WechatLayer::new(settings.config.clone()).layer(echo_bot::router(&settings));
+    let app = Router::new().route_service("/wechat", bot);
+    let listener = match tokio::net::TcpListener::bind(settings.addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("echo-bot: cannot listen on {}: {err}", settings.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", settings.banner());
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("echo-bot: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,890 @@
+//! The router: picks the handler of a [`Message`] by type, event and key, runs it once per
+//! message however often WeChat retries, and answers in time.
+//!
+//! [`Router`] is a builder; [`Router::build`] checks the routes and gives a [`RouterService`],
+//! a `tower::Service<Message, Response = Reply, Error = Infallible>` that the `XmlLayer` (or a
+//! test) calls.
+//!
+//! ```
+//! use tower::ServiceExt;
+//! use wechat_tower::message::{ClickEvent, SubscribeEvent, TextMessage};
+//! use wechat_tower::router::Router;
+//! use wechat_tower::{Context, Message, Reply, State};
+//!
+//! #[derive(Clone)]
+//! struct App {
+//!     welcome: &'static str,
+//! }
+//!
+//! async fn echo(msg: TextMessage) -> String {
+//!     msg.content
+//! }
+//!
+//! async fn help(_: TextMessage) -> &'static str {
+//!     "Send me anything and I will say it back."
+//! }
+//!
+//! async fn welcome(_: SubscribeEvent, State(app): State<App>) -> &'static str {
+//!     app.welcome
+//! }
+//!
+//! async fn download(_: ClickEvent, ctx: Context) -> Reply {
+//!     Reply::text(format!("{}: https://example.com/app", ctx.open_id()))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = Router::new()
+//!     .on(echo) // every text message...
+//!     .keyword("help", help) // ...but "help"
+//!     .on(welcome)
+//!     .on_key("DOWNLOAD_APP", download) // CLICK with this EventKey
+//!     .fallback(|_: Message| async {}) // anything else: `success`
+//!     .with_state(App { welcome: "Welcome!" })
+//!     .build()?;
+//!
+//! let msg = Message::from_xml(
+//!     "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser]]></FromUserName>\
+//!      <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+//!      <Content><![CDATA[hello]]></Content><MsgId>1</MsgId></xml>",
+//! )?;
+//! let reply = router.clone().oneshot(msg).await?;
+//! assert_eq!(reply, Reply::text("hello"));
+//!
+//! let click = Message::from_xml(
+//!     "<xml><ToUserName>gh_1</ToUserName><FromUserName>oUser</FromUserName><CreateTime>1700000001</CreateTime>\
+//!      <MsgType>event</MsgType><Event>CLICK</Event><EventKey>DOWNLOAD_APP</EventKey></xml>",
+//! )?;
+//! let reply = router.oneshot(click).await?;
+//! assert_eq!(reply, Reply::text("oUser: https://example.com/app"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Routes
+//!
+//! A handler is mounted on a [`Route`]: [`Router::on`] infers it from the handler's first
+//! argument (`TextMessage` → `MsgType` `text`, `ClickEvent` → `Event` `CLICK`, `Event` → any
+//! event); [`Router::on_key`], [`Router::keyword`], [`Router::prefix`] and [`Router::fallback`]
+//! name the common others; [`Router::route`] takes any. The most specific route wins (see
+//! [`Route`]): for text, keyword, then the longest prefix, then `text`; for events, event and key,
+//! then event, then any event; then the fallback; with no fallback a message is answered
+//! `success`. Two handlers on one route, a handler on a route whose messages its first argument
+//! cannot take, and a key on an event that never carries one are errors of [`Router::build`].
+//!
+//! # Retries
+//!
+//! WeChat retries a message three times, 5 s apart, when it gets no answer. The router runs the
+//! handler once per message and answers the retries with the same reply; a retry that arrives
+//! while the handler runs waits for it. See [`DedupConfig`] for how a retry is recognised and
+//! how much is remembered; [`Router::dedup`] turns it off (for load tests that repeat one
+//! message).
+//!
+//! # Deadline
+//!
+//! A handler that has not answered by the deadline (4.5 s by default, [`Router::deadline`]) gets
+//! its message answered `success`, so WeChat neither retries nor shows the user an error. The
+//! handler runs on, and its reply goes to the [`LateReplySink`] ([`Router::late_reply_sink`];
+//! the default logs it with `tracing::warn!`).
+//!
+//! The late reply is delivered once: the retry cache then remembers `success` for the message,
+//! so a retry neither runs the handler again nor gets the reply a second time. A retry that
+//! arrives while the handler still runs waits for it (until the retry's own deadline); if the
+//! reply comes in time it answers that retry and does not go to the sink.
+//!
+//! Handlers run on their own Tokio task: a delivery that is cancelled (the connection dropped)
+//! does not cancel its handler (its reply answers a waiting retry, or goes to the sink like a
+//! late one), and a handler that panics answers `success`.
+
+mod deadline;
+mod dedup;
+pub(crate) mod route;
+mod run;
+mod service;
+mod table;
+
+use std::any::type_name;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wechat_core::Message;
+
+pub use self::deadline::{DEFAULT_DEADLINE, LateReply, LateReplySink};
+pub use self::dedup::DedupConfig;
+pub use self::route::{Route, RouteError};
+pub use self::service::{ResponseFuture, RouterService};
+
+use self::deadline::WarnSink;
+use self::dedup::RetryCache;
+use self::service::{Endpoint, Inner};
+use self::table::Table;
+use crate::handler::{BoxReplyFuture, Context, ErasedHandler, Handler, KeyedEvent, MakeErased};
+use crate::handler::{FromMessage, TypedMessage};
+
+/// Builds a [`RouterService`]. See the [module docs](self).
+///
+/// `S` is the state handlers extract with [`State`](crate::State); it is given by
+/// [`Router::with_state`], which turns a `Router<S>` into a `Router<()>` ready to
+/// [`build`](Router::build).
+#[must_use]
+pub struct Router<S = ()> {
+    routes: Vec<Mounted<S>>,
+    app_id: Option<Arc<str>>,
+    dedup: Option<DedupConfig>,
+    deadline: Option<Duration>,
+    sink: Arc<dyn LateReplySink>,
+}
+
+/// One `route` call.
+struct Mounted<S> {
+    route: Route,
+    name: &'static str,
+    takes: &'static str,
+    accepts: bool,
+    handler: Arc<dyn ErasedHandler<S>>,
+}
+
+impl<S> Router<S>
+where
+    S: Send + Sync + 'static,
+{
+    /// An empty router: no routes, retry cache on ([`DedupConfig::new`]), deadline
+    /// [`DEFAULT_DEADLINE`], late replies logged.
+    pub fn new() -> Self {
+        Self {
+            routes: Vec::new(),
+            app_id: None,
+            dedup: Some(DedupConfig::new()),
+            deadline: Some(DEFAULT_DEADLINE),
+            sink: Arc::new(WarnSink),
+        }
+    }
+
+    /// Mounts `handler` on `route`. The other mounting methods call this one.
+    ///
+    /// [`build`](Router::build) fails when another handler has the same route, or when the
+    /// handler's first argument cannot take the route's messages (a `ClickEvent` handler on
+    /// `Route::msg("text")`).
+    pub fn route<H, T>(mut self, route: Route, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.routes.push(Mounted {
+            accepts: H::Input::accepts(&route),
+            route,
+            name: type_name::<H>(),
+            takes: type_name::<H::Input>(),
+            handler: Arc::new(MakeErased::new(handler)),
+        });
+        self
+    }
+
+    /// Mounts `handler` on the route its first argument names: `TextMessage` → `MsgType` `text`,
+    /// `ImageMessage` → `image`, `SubscribeEvent` → `Event` `subscribe`, `ClickEvent` → `CLICK`,
+    /// ..., [`Event`](wechat_core::Event) → any event. A handler taking [`Message`] names no route:
+    /// mount it with [`route`](Self::route) or [`fallback`](Self::fallback) (a compile error
+    /// says so).
+    pub fn on<H, T>(self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        H::Input: TypedMessage,
+        T: 'static,
+    {
+        self.route(<H::Input as TypedMessage>::route(), handler)
+    }
+
+    /// Mounts `handler` on the events of its first argument's type whose `EventKey` is `key`:
+    /// a menu button's key (`ClickEvent`, `ViewEvent`, `ScancodePushEvent`, ...), a QR scene
+    /// (`ScanEvent`; `SubscribeEvent` matches `qrscene_<key>` too, see [`Route::event_key`]).
+    pub fn on_key<H, T>(self, key: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        H::Input: KeyedEvent,
+        T: 'static,
+    {
+        let route = Route::event_key(<H::Input as KeyedEvent>::EVENT_NAME, key);
+        self.route(route, handler)
+    }
+
+    /// Mounts `handler` on text messages whose trimmed content is `word`
+    /// ([`Route::keyword`]). The handler takes `TextMessage` or `Message`.
+    pub fn keyword<H, T>(self, word: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.route(Route::keyword(word), handler)
+    }
+
+    /// Mounts `handler` on text messages that start with `prefix` ([`Route::prefix`]). The
+    /// handler takes `TextMessage` or `Message`.
+    pub fn prefix<H, T>(self, prefix: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.route(Route::prefix(prefix), handler)
+    }
+
+    /// Mounts `handler`, which takes [`Message`], on every message no other route takes. Without
+    /// a fallback such messages are answered `success`.
+    pub fn fallback<H, T>(self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.route(Route::fallback(), handler)
+    }
+
+    /// Gives the handlers mounted so far their state, so that they can extract
+    /// [`State<T>`](crate::State). The result is a `Router<S2>` (usually `Router<()>`, ready to
+    /// build); handlers mounted afterwards see the new state type.
+    pub fn with_state<S2>(self, state: S) -> Router<S2>
+    where
+        S2: Send + Sync + 'static,
+    {
+        let state = Arc::new(state);
+        Router {
+            routes: self
+                .routes
+                .into_iter()
+                .map(|m| Mounted {
+                    route: m.route,
+                    name: m.name,
+                    takes: m.takes,
+                    accepts: m.accepts,
+                    handler: Arc::new(WithState {
+                        handler: m.handler,
+                        state: Arc::clone(&state),
+                    }),
+                })
+                .collect(),
+            app_id: self.app_id,
+            dedup: self.dedup,
+            deadline: self.deadline,
+            sink: self.sink,
+        }
+    }
+
+    /// The app id (`AppID`) of the account, handed to handlers in
+    /// [`Context::app_id`](crate::Context::app_id). Optional.
+    pub fn app_id(mut self, app_id: impl Into<Arc<str>>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+
+    /// Turns the retry cache on (the default, with [`DedupConfig::new`]) or off. Off, every
+    /// delivery runs the handler: only for load tests that repeat one message.
+    pub fn dedup(mut self, enabled: bool) -> Self {
+        self.dedup = if enabled {
+            Some(self.dedup.unwrap_or_default())
+        } else {
+            None
+        };
+        self
+    }
+
+    /// Turns the retry cache on with these settings.
+    pub fn dedup_config(mut self, config: DedupConfig) -> Self {
+        self.dedup = Some(config);
+        self
+    }
+
+    /// Answers `success` for a handler that has not answered after `deadline` (default
+    /// [`DEFAULT_DEADLINE`]), counted from the delivery's arrival. A deadline of 5 s or more is
+    /// too late for WeChat, which retries (or gives up) at 5 s.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Waits for handlers however long they take. WeChat gives up at 5 s, so use this only
+    /// where something else answers in time (tests, or a layer of your own).
+    pub fn without_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// Where replies that come after the deadline go (default: a `tracing::warn!`). See
+    /// [`LateReplySink`].
+    pub fn late_reply_sink(mut self, sink: impl LateReplySink) -> Self {
+        self.sink = Arc::new(sink);
+        self
+    }
+}
+
+impl Router<()> {
+    /// Checks the routes and builds the service.
+    ///
+    /// Only a `Router<()>` builds: a router whose handlers extract [`State<T>`](crate::State) is
+    /// a `Router<T>` until [`with_state`](Router::with_state) gives it the state (without it, the
+    /// compiler finds no `build` on `Router<T>`).
+    ///
+    /// # Errors
+    ///
+    /// The first problem in mounting order: [`RouteError::Conflict`] when two handlers have the
+    /// same route (naming both), [`RouteError::Mismatch`] when a handler's first argument
+    /// cannot take its route's messages, [`RouteError::Unreachable`] for a key on an event that
+    /// never carries one.
+    pub fn build(self) -> Result<RouterService, RouteError> {
+        let mut seen: HashMap<&Route, &'static str> = HashMap::new();
+        for m in &self.routes {
+            if !m.accepts {
+                return Err(RouteError::Mismatch {
+                    route: m.route.clone(),
+                    handler: m.name,
+                    takes: m.takes,
+                });
+            }
+            if m.route.is_unreachable() {
+                return Err(RouteError::Unreachable {
+                    route: m.route.clone(),
+                    handler: m.name,
+                });
+            }
+            if let Some(first) = seen.insert(&m.route, m.name) {
+                return Err(RouteError::Conflict {
+                    route: m.route.clone(),
+                    first,
+                    second: m.name,
+                });
+            }
+        }
+        let mut table = Table::new();
+        for m in self.routes {
+            let endpoint = Endpoint {
+                name: m.name,
+                handler: m.handler,
+            };
+            table.insert(&m.route, endpoint);
+        }
+        table.finish();
+        Ok(RouterService::new(Inner {
+            table,
+            app_id: self.app_id,
+            cache: self.dedup.map(RetryCache::new),
+            deadline: self.deadline,
+            sink: self.sink,
+        }))
+    }
+}
+
+impl<S> Default for Router<S>
+where
+    S: Send + Sync + 'static,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> fmt::Debug for Router<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Routes<'a, S>(&'a [Mounted<S>]);
+        impl<S> fmt::Debug for Routes<'_, S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|m| (m.route.to_string(), m.name)))
+                    .finish()
+            }
+        }
+        f.debug_struct("Router")
+            .field("routes", &Routes(&self.routes))
+            .field("app_id", &self.app_id)
+            .field("dedup", &self.dedup)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handler with its state bound by [`Router::with_state`].
+struct WithState<S> {
+    handler: Arc<dyn ErasedHandler<S>>,
+    state: Arc<S>,
+}
+
+impl<S, S2> ErasedHandler<S2> for WithState<S>
+where
+    S: Send + Sync + 'static,
+{
+    fn call(&self, msg: Message, ctx: &Context, _: &S2) -> BoxReplyFuture {
+        self.handler.call(msg, ctx, &self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::Poll;
+
+    use tower::{Service, ServiceExt};
+    use wechat_core::Reply;
+    use wechat_core::message::{
+        ClickEvent, FileMessage, ImageMessage, LinkMessage, LocationEvent, LocationMessage,
+        LocationSelectEvent, MassSendJobFinishEvent, MiniProgramPageMessage, PicPhotoOrAlbumEvent,
+        PicSysphotoEvent, PicWeixinEvent, ScanEvent, ScancodePushEvent, ScancodeWaitmsgEvent,
+        ShortVideoMessage, SubscribeEvent, SubscribeMsgChangeEvent, SubscribeMsgPopupEvent,
+        SubscribeMsgSentEvent, TemplateSendJobFinishEvent, TextMessage, UnknownEvent,
+        UnknownMessage, UnsubscribeEvent, UserEnterTempsessionEvent, VideoMessage, ViewEvent,
+        ViewMiniprogramEvent, VoiceMessage,
+    };
+
+    use super::*;
+    use crate::handler::{OpenId, State};
+
+    /// A fresh `CreateTime` and `MsgId` per message, so that the retry cache sees no retries.
+    fn next_id() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 =
+            std::sync::atomic::AtomicU64::new(1_700_000_000);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn xml(body: &str) -> Message {
+        Message::from_xml(&format!(
+            "<xml><ToUserName>gh_account</ToUserName><FromUserName>oUser</FromUserName>\
+             <CreateTime>{}</CreateTime>{body}<MsgId>{}</MsgId></xml>",
+            next_id(),
+            next_id()
+        ))
+        .unwrap()
+    }
+
+    fn text(content: &str) -> Message {
+        xml(&format!(
+            "<MsgType>text</MsgType><Content><![CDATA[{content}]]></Content>"
+        ))
+    }
+
+    /// An event with every field any event needs.
+    fn event(name: &str, key: &str) -> Message {
+        xml(&format!(
+            "<MsgType>event</MsgType><Event>{name}</Event><EventKey>{key}</EventKey>\
+             <Latitude>1</Latitude><Longitude>2</Longitude>\
+             <SendLocationInfo><Location_X>1</Location_X><Location_Y>2</Location_Y></SendLocationInfo>"
+        ))
+    }
+
+    async fn ask(router: &RouterService, msg: Message) -> Reply {
+        router.clone().oneshot(msg).await.unwrap()
+    }
+
+    async fn echo(msg: TextMessage) -> String {
+        msg.content
+    }
+
+    async fn shout(msg: TextMessage) -> String {
+        msg.content.to_uppercase()
+    }
+
+    #[tokio::test]
+    async fn every_message_and_event_type_reaches_its_handler() {
+        macro_rules! named {
+            ($ty:ty) => {
+                |_: $ty| async { stringify!($ty) }
+            };
+        }
+        let router = Router::new()
+            .on(named!(TextMessage))
+            .on(named!(ImageMessage))
+            .on(named!(VoiceMessage))
+            .on(named!(VideoMessage))
+            .on(named!(ShortVideoMessage))
+            .on(named!(LocationMessage))
+            .on(named!(LinkMessage))
+            .on(named!(FileMessage))
+            .on(named!(MiniProgramPageMessage))
+            .on(named!(SubscribeEvent))
+            .on(named!(UnsubscribeEvent))
+            .on(named!(ScanEvent))
+            .on(named!(LocationEvent))
+            .on(named!(ClickEvent))
+            .on(named!(ViewEvent))
+            .on(named!(ScancodePushEvent))
+            .on(named!(ScancodeWaitmsgEvent))
+            .on(named!(PicSysphotoEvent))
+            .on(named!(PicPhotoOrAlbumEvent))
+            .on(named!(PicWeixinEvent))
+            .on(named!(LocationSelectEvent))
+            .on(named!(ViewMiniprogramEvent))
+            .on(named!(TemplateSendJobFinishEvent))
+            .on(named!(MassSendJobFinishEvent))
+            .on(named!(SubscribeMsgPopupEvent))
+            .on(named!(SubscribeMsgChangeEvent))
+            .on(named!(SubscribeMsgSentEvent))
+            .on(named!(UserEnterTempsessionEvent))
+            .route(Route::msg("brand_new"), named!(UnknownMessage))
+            .route(Route::event("brand_new_event"), named!(UnknownEvent))
+            .build()
+            .unwrap();
+
+        let messages = [
+            ("TextMessage", text("hi")),
+            (
+                "ImageMessage",
+                xml("<MsgType>image</MsgType><MediaId>m</MediaId>"),
+            ),
+            (
+                "VoiceMessage",
+                xml("<MsgType>voice</MsgType><MediaId>m</MediaId>"),
+            ),
+            (
+                "VideoMessage",
+                xml("<MsgType>video</MsgType><MediaId>m</MediaId>"),
+            ),
+            (
+                "ShortVideoMessage",
+                xml("<MsgType>shortvideo</MsgType><MediaId>m</MediaId>"),
+            ),
+            (
+                "LocationMessage",
+                xml(
+                    "<MsgType>location</MsgType><Location_X>1</Location_X><Location_Y>2</Location_Y>",
+                ),
+            ),
+            ("LinkMessage", xml("<MsgType>link</MsgType><Url>u</Url>")),
+            (
+                "FileMessage",
+                xml("<MsgType>file</MsgType><FileKey>k</FileKey>"),
+            ),
+            (
+                "MiniProgramPageMessage",
+                xml("<MsgType>miniprogrampage</MsgType><PagePath>p</PagePath>"),
+            ),
+            ("UnknownMessage", xml("<MsgType>BRAND_NEW</MsgType>")),
+        ];
+        for (expected, msg) in messages {
+            assert_eq!(ask(&router, msg).await, Reply::text(expected));
+        }
+        let events = [
+            ("SubscribeEvent", "subscribe"),
+            ("UnsubscribeEvent", "unsubscribe"),
+            ("ScanEvent", "SCAN"),
+            ("LocationEvent", "LOCATION"),
+            ("ClickEvent", "CLICK"),
+            ("ViewEvent", "VIEW"),
+            ("ScancodePushEvent", "scancode_push"),
+            ("ScancodeWaitmsgEvent", "scancode_waitmsg"),
+            ("PicSysphotoEvent", "pic_sysphoto"),
+            ("PicPhotoOrAlbumEvent", "pic_photo_or_album"),
+            ("PicWeixinEvent", "pic_weixin"),
+            ("LocationSelectEvent", "location_select"),
+            ("ViewMiniprogramEvent", "view_miniprogram"),
+            ("TemplateSendJobFinishEvent", "TEMPLATESENDJOBFINISH"),
+            ("MassSendJobFinishEvent", "MASSSENDJOBFINISH"),
+            ("SubscribeMsgPopupEvent", "subscribe_msg_popup_event"),
+            ("SubscribeMsgChangeEvent", "subscribe_msg_change_event"),
+            ("SubscribeMsgSentEvent", "subscribe_msg_sent_event"),
+            ("UserEnterTempsessionEvent", "user_enter_tempsession"),
+            ("UnknownEvent", "Brand_New_Event"),
+        ];
+        for (expected, name) in events {
+            let msg = event(name, "K");
+            assert_eq!(ask(&router, msg).await, Reply::text(expected), "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn on_key_routes_by_event_key() {
+        let router = Router::new()
+            .on(|_: ClickEvent| async { "any click" })
+            .on_key("V1001", |_: ClickEvent| async { "v1001" })
+            .on_key("123", |_: ScanEvent| async { "scan 123" })
+            .on_key("123", |_: SubscribeEvent| async { "follow 123" })
+            .on_key("pages/index", |_: ViewMiniprogramEvent| async { "index" })
+            .build()
+            .unwrap();
+        assert_eq!(
+            ask(&router, event("CLICK", "V1001")).await,
+            Reply::text("v1001")
+        );
+        assert_eq!(
+            ask(&router, event("CLICK", "V1002")).await,
+            Reply::text("any click")
+        );
+        assert_eq!(
+            ask(&router, event("SCAN", "123")).await,
+            Reply::text("scan 123")
+        );
+        assert_eq!(
+            ask(&router, event("subscribe", "qrscene_123")).await,
+            Reply::text("follow 123")
+        );
+        assert_eq!(
+            ask(&router, event("view_miniprogram", "pages/index")).await,
+            Reply::text("index")
+        );
+    }
+
+    #[tokio::test]
+    async fn keyword_and_prefix_beat_the_text_handler() {
+        let router = Router::new()
+            .on(echo)
+            .keyword("help", |_: TextMessage| async { "help!" })
+            .prefix("weather ", |m: TextMessage| async move {
+                format!(
+                    "weather in {}",
+                    m.content.trim_start().trim_start_matches("weather ")
+                )
+            })
+            .prefix("weather tomorrow", |_: Message| async { "tomorrow" })
+            .build()
+            .unwrap();
+        assert_eq!(ask(&router, text(" help ")).await, Reply::text("help!"));
+        assert_eq!(ask(&router, text("helpme")).await, Reply::text("helpme"));
+        assert_eq!(
+            ask(&router, text("weather Paris")).await,
+            Reply::text("weather in Paris")
+        );
+        assert_eq!(
+            ask(&router, text("weather tomorrow")).await,
+            Reply::text("tomorrow")
+        );
+        assert_eq!(ask(&router, text("hi")).await, Reply::text("hi"));
+    }
+
+    #[tokio::test]
+    async fn event_handler_catches_every_event_without_a_route() {
+        let router = Router::new()
+            .on(|e: wechat_core::Event| async move { format!("event {}", e.event()) })
+            .on(|_: ClickEvent| async { "click" })
+            .build()
+            .unwrap();
+        assert_eq!(
+            ask(&router, event("CLICK", "K")).await,
+            Reply::text("click")
+        );
+        assert_eq!(
+            ask(&router, event("VIEW", "u")).await,
+            Reply::text("event VIEW")
+        );
+        assert_eq!(ask(&router, text("x")).await, Reply::Success);
+    }
+
+    #[tokio::test]
+    async fn unmatched_messages_go_to_the_fallback() {
+        let router = Router::new()
+            .on(echo)
+            .fallback(|m: Message| async move { format!("fallback {}", m.msg_type()) })
+            .build()
+            .unwrap();
+        assert_eq!(
+            ask(&router, event("CLICK", "K")).await,
+            Reply::text("fallback event")
+        );
+        assert_eq!(ask(&router, text("hi")).await, Reply::text("hi"));
+    }
+
+    #[tokio::test]
+    async fn without_fallback_unmatched_messages_answer_success() {
+        let router = Router::new().on(echo).build().unwrap();
+        assert_eq!(ask(&router, event("CLICK", "K")).await, Reply::Success);
+        let empty = Router::new().build().unwrap();
+        assert_eq!(ask(&empty, text("hi")).await, Reply::Success);
+    }
+
+    #[tokio::test]
+    async fn state_and_context_are_extracted() {
+        #[derive(Clone)]
+        struct App {
+            prefix: String,
+        }
+        let router = Router::new()
+            .on(|m: TextMessage, State(app): State<App>, ctx: Context, OpenId(id): OpenId| async move {
+                format!(
+                    "{}{} from {id} to {} via {:?} at {} #{:?}",
+                    app.prefix,
+                    m.content,
+                    ctx.account(),
+                    ctx.app_id(),
+                    ctx.create_time(),
+                    ctx.msg_id()
+                )
+            })
+            .with_state(App { prefix: "> ".into() })
+            .app_id("wx123")
+            .build()
+            .unwrap();
+        let msg = Message::from_xml(
+            "<xml><ToUserName>gh_account</ToUserName><FromUserName>oUser</FromUserName>\
+             <CreateTime>1600000000</CreateTime><MsgType>text</MsgType><Content>hi</Content>\
+             <MsgId>1</MsgId></xml>",
+        )
+        .unwrap();
+        assert_eq!(
+            ask(&router, msg).await,
+            Reply::text("> hi from oUser to gh_account via Some(\"wx123\") at 1600000000 #Some(1)")
+        );
+    }
+
+    #[tokio::test]
+    async fn handlers_mounted_after_with_state_still_work() {
+        let router = Router::new()
+            .on(|_: TextMessage, State(n): State<u32>| async move { n.to_string() })
+            .with_state(7_u32)
+            .on(|_: ClickEvent| async { "click" })
+            .build()
+            .unwrap();
+        assert_eq!(ask(&router, text("x")).await, Reply::text("7"));
+        assert_eq!(
+            ask(&router, event("CLICK", "K")).await,
+            Reply::text("click")
+        );
+    }
+
+    #[tokio::test]
+    async fn every_into_reply_form_answers() {
+        let router = Router::new()
+            .keyword("reply", |_: TextMessage| async { Reply::image("m") })
+            .keyword("string", |_: TextMessage| async { String::from("s") })
+            .keyword("str", |_: TextMessage| async { "s" })
+            .keyword("unit", |_: TextMessage| async {})
+            .keyword("some", |_: TextMessage| async { Some("s") })
+            .keyword("none", |_: TextMessage| async { None::<Reply> })
+            .keyword("ok", |_: TextMessage| async {
+                Ok::<_, std::fmt::Error>("s")
+            })
+            .keyword("err", |_: TextMessage| async { Err::<&str, _>("boom") })
+            .build()
+            .unwrap();
+        for (word, expected) in [
+            ("reply", Reply::image("m")),
+            ("string", Reply::text("s")),
+            ("str", Reply::text("s")),
+            ("unit", Reply::Success),
+            ("some", Reply::text("s")),
+            ("none", Reply::Success),
+            ("ok", Reply::text("s")),
+            ("err", Reply::Success),
+        ] {
+            assert_eq!(ask(&router, text(word)).await, expected, "{word}");
+        }
+    }
+
+    #[test]
+    fn conflict_names_both_handlers_and_the_route() {
+        let err = Router::new().on(echo).on(shout).build().unwrap_err();
+        assert_eq!(
+            err,
+            RouteError::Conflict {
+                route: Route::msg("text"),
+                first: "wechat_tower::router::tests::echo",
+                second: "wechat_tower::router::tests::shout",
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "two handlers for the route MsgType \"text\": `wechat_tower::router::tests::echo` and \
+             `wechat_tower::router::tests::shout`; a route takes one handler"
+        );
+    }
+
+    #[test]
+    fn conflict_is_found_across_spellings() {
+        let err = Router::new()
+            .route(Route::event_key("click", "K"), |_: ClickEvent| async {})
+            .on_key("K", |_: ClickEvent| async {})
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RouteError::Conflict { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("Event \"CLICK\" with EventKey \"K\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn handler_of_another_type_is_a_mismatch() {
+        let err = Router::new()
+            .route(Route::msg("text"), |_: ImageMessage| async {})
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RouteError::Mismatch { .. }));
+        let text = err.to_string();
+        assert!(
+            text.contains("ImageMessage`, but the route MsgType \"text\""),
+            "{text}"
+        );
+
+        let err = Router::new()
+            .keyword("hi", |_: ClickEvent| async {})
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RouteError::Mismatch { .. }));
+        let err = Router::new()
+            .fallback(|_: TextMessage| async {})
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RouteError::Mismatch { .. }));
+    }
+
+    #[test]
+    fn key_on_a_keyless_event_is_unreachable() {
+        let err = Router::new()
+            .route(Route::event_key("unsubscribe", "K"), |_: Message| async {})
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RouteError::Unreachable { .. }));
+    }
+
+    #[tokio::test]
+    async fn poll_ready_is_always_ready() {
+        let mut router = Router::new().on(echo).build().unwrap();
+        let ready = std::future::poll_fn(|cx| Poll::Ready(router.poll_ready(cx))).await;
+        assert!(matches!(ready, Poll::Ready(Ok(()))));
+        assert_eq!(router.call(text("hi")).await.unwrap(), Reply::text("hi"));
+    }
+
+    #[tokio::test]
+    async fn panicking_handler_answers_success() {
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        let router = Router::new()
+            .fallback(move |_: Message| {
+                let first = !flag.swap(true, Ordering::SeqCst);
+                async move {
+                    assert!(!first, "handler panics");
+                    "second run"
+                }
+            })
+            .build()
+            .unwrap();
+        let msg = text("x");
+        assert_eq!(ask(&router, msg.clone()).await, Reply::Success);
+        // The retry does not run it again.
+        assert_eq!(ask(&router, msg).await, Reply::Success);
+    }
+
+    #[test]
+    fn service_is_clone_send_sync_static_with_a_send_future() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        fn future<F: std::future::Future + Send + 'static>(_: &F) {}
+        check::<RouterService>();
+        let mut router = Router::new().build().unwrap();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let fut = router.call(text("x"));
+                future(&fut);
+                fut.await.unwrap()
+            })
+        })
+        .join();
+    }
+
+    #[test]
+    fn debug_lists_routes() {
+        let router = Router::new().on(echo);
+        let debug = format!("{router:?}");
+        assert!(debug.contains("MsgType \\\"text\\\""), "{debug}");
+        assert!(debug.contains("router::tests::echo"), "{debug}");
+        let service = router.build().unwrap();
+        assert!(format!("{service:?}").starts_with("RouterService"));
+    }
+}

@@ -1,0 +1,238 @@
+//! One run of a handler, shared by every delivery of a message (the first and WeChat's retries).
+//!
+//! The handler runs in its own task; each delivery waits for its reply until its own deadline.
+//! The reply goes to exactly one place: to the deliveries waiting when it is ready, or, when
+//! none is waiting any more, to the late-reply sink (and the run then remembers `success`, so a
+//! later retry does not deliver the reply a second time).
+
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use wechat_core::Reply;
+
+/// A run of a handler.
+#[derive(Debug)]
+pub(crate) struct Run {
+    state: Mutex<State>,
+    done: Notify,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The handler is running; `waiting` deliveries wait for its reply.
+    Running { waiting: usize },
+    /// What every later delivery gets.
+    Done(Reply),
+}
+
+impl Run {
+    /// A new run, with the waiter of the delivery that starts it.
+    pub(crate) fn start() -> (Arc<Self>, Waiter) {
+        let run = Arc::new(Self {
+            state: Mutex::new(State::Running { waiting: 1 }),
+            done: Notify::new(),
+        });
+        let waiter = Waiter {
+            run: Arc::clone(&run),
+            registered: true,
+        };
+        (run, waiter)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent across a panic: every critical section is one assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Joins the run as a retry: its reply when it is done, a waiter otherwise.
+    pub(crate) fn join(self: &Arc<Self>) -> Result<Waiter, Reply> {
+        match &mut *self.lock() {
+            State::Done(reply) => Err(reply.clone()),
+            State::Running { waiting } => {
+                *waiting += 1;
+                Ok(Waiter {
+                    run: Arc::clone(self),
+                    registered: true,
+                })
+            }
+        }
+    }
+
+    /// Records the handler's reply and wakes the waiters. Returns the reply when nobody waits
+    /// for it any more (it is late) and it says something, for the sink.
+    fn complete(&self, reply: Reply) -> Option<Reply> {
+        let late = {
+            let mut state = self.lock();
+            let waiting = match &*state {
+                State::Done(_) => return None,
+                State::Running { waiting } => *waiting,
+            };
+            if waiting > 0 {
+                *state = State::Done(reply);
+                None
+            } else {
+                *state = State::Done(Reply::Success);
+                (reply != Reply::Success).then_some(reply)
+            }
+        };
+        self.done.notify_waiters();
+        late
+    }
+
+    /// Whether the handler has answered.
+    #[cfg(test)]
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(*self.lock(), State::Done(_))
+    }
+}
+
+/// One delivery waiting for a run. Dropping it (the caller gave up or was cancelled) stops
+/// counting it as waiting.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    run: Arc<Run>,
+    registered: bool,
+}
+
+impl Waiter {
+    /// Waits for the reply until `deadline` (forever for `None`). `None` when the deadline
+    /// passed first; the waiter no longer counts then, atomically with the check, so a reply
+    /// that arrives at the same moment goes either to this delivery or to the sink, never to
+    /// neither.
+    pub(crate) async fn wait(mut self, deadline: Option<Instant>) -> Option<Reply> {
+        let run = Arc::clone(&self.run);
+        loop {
+            let mut notified = pin!(run.done.notified());
+            notified.as_mut().enable();
+            let done = match &*run.lock() {
+                State::Done(reply) => Some(reply.clone()),
+                State::Running { .. } => None,
+            };
+            if done.is_some() {
+                return done;
+            }
+            match deadline {
+                None => notified.await,
+                Some(at) => {
+                    if tokio::time::timeout_at(at, notified).await.is_err() {
+                        return self.give_up();
+                    }
+                }
+            }
+        }
+    }
+
+    fn give_up(&mut self) -> Option<Reply> {
+        match &mut *self.run.lock() {
+            State::Done(reply) => Some(reply.clone()),
+            State::Running { waiting } => {
+                *waiting -= 1;
+                self.registered = false;
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if !self.registered {
+            return;
+        }
+        if let State::Running { waiting } = &mut *self.run.lock() {
+            *waiting -= 1;
+        }
+    }
+}
+
+/// Held by the handler's task: completes the run with the reply, or with `success` if the task
+/// ends without one (the handler panicked, or the runtime shut down).
+#[derive(Debug)]
+pub(crate) struct Completion {
+    run: Option<Arc<Run>>,
+}
+
+impl Completion {
+    pub(crate) fn new(run: Arc<Run>) -> Self {
+        Self { run: Some(run) }
+    }
+
+    /// Completes the run; the reply comes back when it is late (see [`Run`]).
+    pub(crate) fn finish(mut self, reply: Reply) -> Option<Reply> {
+        self.run.take().and_then(|run| run.complete(reply))
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            tracing::error!("handler panicked or its task was cancelled; answering `success`");
+            run.complete(Reply::Success);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn at(ms: u64) -> Option<Instant> {
+        Some(Instant::now() + Duration::from_millis(ms))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiter_gets_the_reply_in_time() {
+        let (run, waiter) = Run::start();
+        let completion = Completion::new(Arc::clone(&run));
+        let wait = tokio::spawn(waiter.wait(at(100)));
+        tokio::task::yield_now().await;
+        assert_eq!(completion.finish(Reply::text("a")), None);
+        assert_eq!(wait.await.unwrap(), Some(Reply::text("a")));
+        assert_eq!(run.join().unwrap_err(), Reply::text("a"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reply_after_every_waiter_left_is_late() {
+        let (run, waiter) = Run::start();
+        assert_eq!(waiter.wait(at(100)).await, None);
+        let completion = Completion::new(Arc::clone(&run));
+        assert_eq!(
+            completion.finish(Reply::text("late")),
+            Some(Reply::text("late"))
+        );
+        assert_eq!(run.join().unwrap_err(), Reply::Success);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn late_success_is_not_handed_on() {
+        let (run, waiter) = Run::start();
+        drop(waiter);
+        assert_eq!(
+            Completion::new(Arc::clone(&run)).finish(Reply::Success),
+            None
+        );
+        assert!(run.is_done());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_waiter_keeps_the_reply_in_band() {
+        let (run, first) = Run::start();
+        let second = run.join().unwrap();
+        assert_eq!(first.wait(at(10)).await, None);
+        let wait = tokio::spawn(second.wait(at(1000)));
+        tokio::task::yield_now().await;
+        assert_eq!(Completion::new(run).finish(Reply::text("b")), None);
+        assert_eq!(wait.await.unwrap(), Some(Reply::text("b")));
+    }
+
+    #[tokio::test]
+    async fn dropped_completion_answers_success() {
+        let (run, waiter) = Run::start();
+        drop(Completion::new(Arc::clone(&run)));
+        assert_eq!(waiter.wait(None).await, Some(Reply::Success));
+    }
+}

@@ -1,0 +1,176 @@
+//! [`RouterService`]: the built router, a `tower::Service<Message, Response = Reply>`.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tower_service::Service;
+use tracing::Instrument;
+use wechat_core::{Message, Reply};
+
+use super::deadline::{LateReply, LateReplySink};
+use super::dedup::{DedupKey, Join, RetryCache};
+use super::run::{Completion, Run};
+use super::table::Table;
+use crate::handler::{self, ErasedHandler};
+
+/// The built router: a `tower::Service<Message, Response = Reply, Error = Infallible>`, what the
+/// `XmlLayer` calls. Built by [`Router::build`](super::Router::build). See the
+/// [module docs](crate::router).
+///
+/// Cloning is cheap (one `Arc`), and every clone shares the routes and the retry cache.
+///
+/// Handlers run on their own Tokio task (so a slow one can outlive its delivery, and a panic
+/// answers `success` instead of tearing down the connection): the service must be called inside
+/// a Tokio runtime with the time driver enabled (`#[tokio::main]` has it).
+#[derive(Clone)]
+pub struct RouterService {
+    inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) table: Table<Endpoint>,
+    pub(super) app_id: Option<Arc<str>>,
+    pub(super) cache: Option<RetryCache>,
+    pub(super) deadline: Option<Duration>,
+    pub(super) sink: Arc<dyn LateReplySink>,
+}
+
+/// A mounted handler.
+pub(super) struct Endpoint {
+    pub(super) name: &'static str,
+    pub(super) handler: Arc<dyn ErasedHandler<()>>,
+}
+
+impl RouterService {
+    pub(super) fn new(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+impl fmt::Debug for RouterService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterService")
+            .field("app_id", &self.inner.app_id)
+            .field("dedup", &self.inner.cache.is_some())
+            .field("deadline", &self.inner.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service<Message> for RouterService {
+    type Response = Reply;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    /// Always ready. A router cannot honour the backpressure of the one handler a message will
+    /// reach before it has the message, and handlers are plain async fns without readiness of
+    /// their own; as axum's router does, readiness is not propagated (tower's guidance for
+    /// routers). Bound the load in front of the router instead (`ConcurrencyLimitLayer`,
+    /// `LoadShedLayer`).
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, msg: Message) -> ResponseFuture {
+        let inner = Arc::clone(&self.inner);
+        let arrived = Instant::now();
+        ResponseFuture {
+            inner: Box::pin(async move { Ok(inner.dispatch(msg, arrived).await) }),
+        }
+    }
+}
+
+impl Inner {
+    async fn dispatch(&self, msg: Message, arrived: Instant) -> Reply {
+        let Some(endpoint) = self.table.find(&msg) else {
+            tracing::debug!(
+                msg_type = msg.msg_type(),
+                event = msg.as_event().map(wechat_core::Event::event),
+                "no handler for the message; answering `success`",
+            );
+            return Reply::Success;
+        };
+        let waiter = match &self.cache {
+            Some(cache) => match cache.join(DedupKey::of(&msg), Instant::now()) {
+                Join::Done(reply) => {
+                    tracing::debug!("retry answered from the retry cache");
+                    return reply;
+                }
+                Join::Wait(waiter) => {
+                    tracing::debug!("retry waits for the handler of its first delivery");
+                    waiter
+                }
+                Join::Start(run, waiter) => {
+                    self.spawn(run, endpoint, msg, arrived);
+                    waiter
+                }
+            },
+            None => {
+                let (run, waiter) = Run::start();
+                self.spawn(run, endpoint, msg, arrived);
+                waiter
+            }
+        };
+        let deadline = self.deadline.map(|d| arrived + d);
+        waiter.wait(deadline).await.unwrap_or_else(|| {
+            tracing::debug!("deadline passed; answering `success`, the handler goes on");
+            Reply::Success
+        })
+    }
+
+    /// Runs the handler on its own task, which completes `run` and hands a late reply to the
+    /// sink.
+    fn spawn(&self, run: Arc<Run>, endpoint: &Endpoint, msg: Message, arrived: Instant) {
+        let mut ctx = handler::Context::new(msg.header().clone());
+        if let Some(app_id) = &self.app_id {
+            ctx = ctx.with_app_id(Arc::clone(app_id));
+        }
+        let span = tracing::debug_span!(
+            "wechat_handler",
+            handler = endpoint.name,
+            open_id = ctx.open_id(),
+            msg_type = msg.msg_type(),
+        );
+        let handler = Arc::clone(&endpoint.handler);
+        let sink = Arc::clone(&self.sink);
+        tokio::spawn(
+            async move {
+                let completion = Completion::new(run);
+                let reply = handler.call(msg, &ctx, &()).await;
+                if let Some(late) = completion.finish(reply) {
+                    sink.deliver(LateReply::new(ctx, late, arrived.elapsed()));
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// The response future of [`RouterService`]: the handler's reply, or `success` at the
+/// deadline.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture {
+    inner: Pin<Box<dyn Future<Output = Result<Reply, Infallible>> + Send + 'static>>,
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Reply, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
