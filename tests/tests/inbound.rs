@@ -1,7 +1,10 @@
 //! The inbound server end to end: real TCP on 127.0.0.1, axum and plain hyper, requests built
 //! and replies read exactly as WeChat does.
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a failure is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a test failure"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
