@@ -48,11 +48,13 @@
 //! releases.
 
 mod body;
+pub mod client;
 mod config;
 pub mod handler;
 mod rejection;
 pub mod router;
 pub mod server;
+pub mod store;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 

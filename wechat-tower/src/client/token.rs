@@ -1,0 +1,563 @@
+//! Token central control (中控): one place that fetches `access_token` (or `jsapi_ticket`) and
+//! shares it.
+//!
+//! WeChat allows 2000 `access_token` fetches a day and invalidates the previous token shortly
+//! after a new one is fetched, so servers that each fetch their own break each other. A
+//! [`TokenManager`] fetches once and shares:
+//!
+//! - in the process: a cached token is returned without any I/O; on a cold or expiring cache one
+//!   caller fetches while the others wait for it (single flight);
+//! - across processes: the token lives in a [`Store`] (Redis for many processes); a lock
+//!   (`set_if_absent` with a TTL, released only by its holder) lets one process fetch while the
+//!   others wait and read the store;
+//! - ahead of expiry: a token within `refresh_ahead` of its expiry is refreshed by the next caller
+//!   (others keep using it meanwhile);
+//! - passively: when WeChat answers 40001/40014/42001, [`TokenManager::invalidate`] drops the
+//!   token, but only if it is still the one that failed (so a token another caller already
+//!   refreshed is kept).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use wechat_tower::client::{FetchedToken, TokenManager};
+//! use wechat_tower::core::secret::AccessToken;
+//! use wechat_tower::store::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechat_tower::client::ClientError> {
+//! let fetches = Arc::new(AtomicUsize::new(0));
+//! let counter = Arc::clone(&fetches);
+//! let tokens = TokenManager::new("wx123:access_token", Arc::new(MemoryStore::new()), move |_invalidated: bool| {
+//!     let n = counter.fetch_add(1, Ordering::SeqCst);
+//!     async move { Ok(FetchedToken { token: AccessToken::new(format!("token-{n}")), expires_in: 7200 }) }
+//! });
+//! let first = tokens.get().await?;
+//! let again = tokens.get().await?;
+//! assert_eq!(first.expose(), again.expose());
+//! assert_eq!(fetches.load(Ordering::SeqCst), 1);
+//!
+//! tokens.invalidate(&first).await?; // WeChat said 40001
+//! assert_eq!(tokens.get().await?.expose(), "token-1");
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use wechat_core::secret::AccessToken;
+use wechat_core::signature::constant_time_eq;
+
+use super::error::ClientError;
+use crate::config::{Clock, SystemClock};
+use crate::store::Store;
+
+/// A token as its source hands it over.
+#[derive(Debug, Clone)]
+pub struct FetchedToken {
+    /// The token.
+    pub token: AccessToken,
+    /// Its lifetime in seconds (`expires_in`, 7200 for `access_token`).
+    pub expires_in: u64,
+}
+
+/// Where tokens come from: `cgi-bin/token`, `cgi-bin/stable_token`, `getticket`, or a system of
+/// your own. `invalidated` is true when the previous token was refused by WeChat, so a source
+/// that can force a new token (`stable_token`'s `force_refresh`) should.
+///
+/// Any `Fn(bool) -> impl Future<Output = Result<FetchedToken, ClientError>>` is a source.
+#[async_trait]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a token source",
+    note = "implement `TokenSource`, or pass a closure `|invalidated: bool| async move {{ Ok(FetchedToken {{ .. }}) }}`"
+)]
+pub trait TokenSource: Send + Sync + 'static {
+    /// Fetches a new token.
+    async fn fetch(&self, invalidated: bool) -> Result<FetchedToken, ClientError>;
+}
+
+#[async_trait]
+impl<F, Fut> TokenSource for F
+where
+    F: Fn(bool) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<FetchedToken, ClientError>> + Send,
+{
+    async fn fetch(&self, invalidated: bool) -> Result<FetchedToken, ClientError> {
+        self(invalidated).await
+    }
+}
+
+/// A token with its expiry, as cached and stored (`<expires_at>:<token>`).
+#[derive(Clone)]
+struct Cached {
+    token: AccessToken,
+    expires_at: u64,
+}
+
+impl Cached {
+    fn encode(&self) -> Bytes {
+        Bytes::from(format!("{}:{}", self.expires_at, self.token.expose()))
+    }
+
+    fn decode(raw: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(raw).ok()?;
+        let (expires_at, token) = text.split_once(':')?;
+        Some(Self {
+            token: AccessToken::new(token),
+            expires_at: expires_at.parse().ok()?,
+        })
+    }
+
+    fn same_token(&self, other: &AccessToken) -> bool {
+        constant_time_eq(self.token.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+/// Shares one token between every caller of a process, and through a [`Store`] between
+/// processes. See the [module docs](self). Cheap to clone.
+#[derive(Clone)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    key: String,
+    lock_key: String,
+    store: Arc<dyn Store>,
+    source: Box<dyn TokenSource>,
+    clock: Arc<dyn Clock>,
+    refresh_ahead: u64,
+    lock_ttl: Duration,
+    poll_interval: Duration,
+    wait_timeout: Duration,
+    cached: RwLock<Option<Cached>>,
+    flight: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("key", &self.inner.key)
+            .field("refresh_ahead", &self.inner.refresh_ahead)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManager {
+    /// A manager of the token stored under `key` (e.g. `wechat:<appid>:access_token`; every
+    /// process of a deployment must use the same key), fetched from `source`.
+    ///
+    /// Defaults: refresh 300 s ahead of expiry, a 10 s refresh lock, waiting up to 15 s for
+    /// another process's refresh, the system clock.
+    #[must_use]
+    pub fn new(key: impl Into<String>, store: Arc<dyn Store>, source: impl TokenSource) -> Self {
+        let key = key.into();
+        Self {
+            inner: Arc::new(Inner {
+                lock_key: format!("{key}:lock"),
+                key,
+                store,
+                source: Box::new(source),
+                clock: Arc::new(SystemClock),
+                refresh_ahead: 300,
+                lock_ttl: Duration::from_secs(10),
+                poll_interval: Duration::from_millis(50),
+                wait_timeout: Duration::from_secs(15),
+                cached: RwLock::new(None),
+                flight: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn configure(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            f(inner);
+        }
+        self
+    }
+
+    /// Refresh this many seconds before expiry (default 300).
+    #[must_use]
+    pub fn refresh_ahead(self, secs: u64) -> Self {
+        self.configure(|i| i.refresh_ahead = secs)
+    }
+
+    /// How long one process may hold the refresh lock (default 10 s), and how long others wait
+    /// for a token to appear before giving up (default 15 s).
+    #[must_use]
+    pub fn lock_timing(self, lock_ttl: Duration, wait_timeout: Duration) -> Self {
+        self.configure(|i| {
+            i.lock_ttl = lock_ttl;
+            i.wait_timeout = wait_timeout;
+        })
+    }
+
+    /// Replace the clock (tests).
+    #[must_use]
+    pub fn clock(self, clock: impl Clock) -> Self {
+        self.configure(|i| i.clock = Arc::new(clock))
+    }
+
+    /// The store key of the token.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// The current token: cached, stored by another process, or fetched now.
+    ///
+    /// # Errors
+    ///
+    /// The source's error when fetching fails, [`ClientError::Store`] when the store fails, and
+    /// [`ClientError::TokenUnavailable`] when another process holds the refresh lock and no token
+    /// appears in time.
+    pub async fn get(&self) -> Result<AccessToken, ClientError> {
+        if let Some(token) = self.local(true) {
+            return Ok(token);
+        }
+        self.refresh(false).await
+    }
+
+    /// Drops `failed` (a token WeChat refused with 40001/40014/42001) from the cache and the
+    /// store, if it is still the current one; the next [`TokenManager::get`] fetches anew.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Store`] when the store fails.
+    pub async fn invalidate(&self, failed: &AccessToken) -> Result<(), ClientError> {
+        {
+            let mut cached = self.write_cache();
+            if cached.as_ref().is_some_and(|c| c.same_token(failed)) {
+                *cached = None;
+            }
+        }
+        let store = &self.inner.store;
+        let stored = store.get(&self.inner.key).await?;
+        if let Some(raw) =
+            stored.filter(|raw| Cached::decode(raw).is_some_and(|c| c.same_token(failed)))
+        {
+            store.delete_if_equals(&self.inner.key, &raw).await?;
+        }
+        Ok(())
+    }
+
+    /// [`TokenManager::get`] for a token just refused by WeChat: invalidates `failed` and
+    /// returns the next token, fetched with `invalidated = true` when this caller fetches.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenManager::get`] and [`TokenManager::invalidate`].
+    pub async fn replace(&self, failed: &AccessToken) -> Result<AccessToken, ClientError> {
+        self.invalidate(failed).await?;
+        if let Some(token) = self.local(true) {
+            return Ok(token);
+        }
+        self.refresh(true).await
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, Option<Cached>> {
+        // The cache holds plain data; a panic elsewhere cannot leave it half-written.
+        self.inner
+            .cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cached token if it is fresh (or, with `fresh = false`, merely unexpired).
+    fn local(&self, fresh: bool) -> Option<AccessToken> {
+        let cached = self
+            .inner
+            .cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = cached.as_ref()?;
+        self.usable(c, fresh).then(|| c.token.clone())
+    }
+
+    fn usable(&self, c: &Cached, fresh: bool) -> bool {
+        let now = self.inner.clock.now_secs();
+        let margin = if fresh { self.inner.refresh_ahead } else { 0 };
+        now.saturating_add(margin) < c.expires_at
+    }
+
+    fn remember(&self, c: &Cached) {
+        *self.write_cache() = Some(c.clone());
+    }
+
+    async fn refresh(&self, invalidated: bool) -> Result<AccessToken, ClientError> {
+        let inner = &self.inner;
+        let _flight = inner.flight.lock().await;
+        // Another caller of this process may have refreshed while we waited.
+        if let Some(token) = self.local(true) {
+            return Ok(token);
+        }
+        let started = tokio::time::Instant::now();
+        loop {
+            if let Some(c) = self.stored().await?.filter(|c| self.usable(c, true)) {
+                self.remember(&c);
+                return Ok(c.token);
+            }
+            let holder = lock_holder_id();
+            let locked = inner
+                .store
+                .set_if_absent(&inner.lock_key, holder.clone(), Some(inner.lock_ttl))
+                .await?;
+            if locked {
+                let result = self.fetch_and_store(invalidated).await;
+                // Release only our own lock; if it expired meanwhile, someone else holds it now.
+                let released = inner.store.delete_if_equals(&inner.lock_key, &holder).await;
+                let token = result?;
+                released?;
+                return Ok(token);
+            }
+            // Another process is fetching: keep using an unexpired token meanwhile, else wait.
+            if let Some(token) = self.local(false) {
+                return Ok(token);
+            }
+            if let Some(c) = self.stored().await?.filter(|c| self.usable(c, false)) {
+                self.remember(&c);
+                return Ok(c.token);
+            }
+            if started.elapsed() >= inner.wait_timeout {
+                return Err(ClientError::TokenUnavailable);
+            }
+            tokio::time::sleep(inner.poll_interval).await;
+        }
+    }
+
+    async fn stored(&self) -> Result<Option<Cached>, ClientError> {
+        let raw = self.inner.store.get(&self.inner.key).await?;
+        Ok(raw.as_deref().and_then(Cached::decode))
+    }
+
+    async fn fetch_and_store(&self, invalidated: bool) -> Result<AccessToken, ClientError> {
+        let inner = &self.inner;
+        // The token may have been refreshed between our look at the store and taking the lock
+        // (a refused token was already removed from the store by `invalidate`).
+        if let Some(c) = self.stored().await?.filter(|c| self.usable(c, true)) {
+            self.remember(&c);
+            return Ok(c.token);
+        }
+        let fetched = inner.source.fetch(invalidated).await?;
+        let cached = Cached {
+            token: fetched.token,
+            expires_at: inner.clock.now_secs().saturating_add(fetched.expires_in),
+        };
+        inner
+            .store
+            .set(
+                &inner.key,
+                cached.encode(),
+                Some(Duration::from_secs(fetched.expires_in.max(1))),
+            )
+            .await?;
+        self.remember(&cached);
+        Ok(cached.token)
+    }
+}
+
+/// A random lock-holder id, so that only the holder releases the lock.
+fn lock_holder_id() -> Bytes {
+    Bytes::from(format!(
+        "{}{}",
+        wechat_core::crypt::nonce(),
+        wechat_core::crypt::nonce()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::{MemoryStore, StoreError};
+
+    fn counting_source(fetches: &Arc<AtomicUsize>, expires_in: u64) -> impl TokenSource + use<> {
+        let fetches = Arc::clone(fetches);
+        move |_invalidated: bool| {
+            let n = fetches.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(FetchedToken {
+                    token: AccessToken::new(format!("t{n}")),
+                    expires_in,
+                })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thousand_cold_callers_cause_one_fetch() {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::new(MemoryStore::new()),
+            counting_source(&fetches, 7200),
+        );
+        let calls = (0..1000).map(|_| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.get().await.map(|t| t.expose().to_owned()) })
+        });
+        for call in calls {
+            assert_eq!(call.await.unwrap().unwrap(), "t0");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn refreshes_ahead_of_expiry_once() {
+        let now = Arc::new(AtomicU64::new(1_000));
+        let clock = {
+            let now = Arc::clone(&now);
+            move || now.load(Ordering::SeqCst)
+        };
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::new(MemoryStore::new()),
+            counting_source(&fetches, 7200),
+        )
+        .clock(clock);
+        assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        now.store(1_000 + 7200 - 301, Ordering::SeqCst);
+        assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        now.store(1_000 + 7200 - 299, Ordering::SeqCst);
+        for _ in 0..10 {
+            assert_eq!(tokens.get().await.unwrap().expose(), "t1");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn invalidates_only_the_token_that_failed() {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::new(MemoryStore::new()),
+            counting_source(&fetches, 7200),
+        );
+        let t0 = tokens.get().await.unwrap();
+        let t1 = tokens.replace(&t0).await.unwrap();
+        assert_eq!(t1.expose(), "t1");
+        // A late report of the old token's failure must not drop the new one.
+        tokens.invalidate(&t0).await.unwrap();
+        assert_eq!(tokens.get().await.unwrap().expose(), "t1");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn managers_sharing_a_store_fetch_once() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let managers: Vec<_> = (0..4)
+            .map(|_| {
+                TokenManager::new(
+                    "shared",
+                    Arc::clone(&store),
+                    counting_source(&fetches, 7200),
+                )
+            })
+            .collect();
+        let calls: Vec<_> = managers
+            .iter()
+            .flat_map(|m| (0..25).map(move |_| m.clone()))
+            .map(|m| tokio::spawn(async move { m.get().await.unwrap().expose().to_owned() }))
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap(), "t0");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn source_errors_release_the_lock() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&attempts);
+        let tokens = TokenManager::new("k", Arc::new(MemoryStore::new()), move |_: bool| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err(ClientError::Timeout)
+                } else {
+                    Ok(FetchedToken {
+                        token: AccessToken::new("ok"),
+                        expires_in: 7200,
+                    })
+                }
+            }
+        });
+        assert!(matches!(tokens.get().await, Err(ClientError::Timeout)));
+        assert_eq!(tokens.get().await.unwrap().expose(), "ok");
+    }
+
+    #[tokio::test]
+    async fn a_stuck_lock_holder_turns_into_an_error() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        store
+            .set_if_absent("k:lock", Bytes::from_static(b"someone"), None)
+            .await
+            .unwrap();
+        let tokens = TokenManager::new("k", store, |_: bool| async {
+            Ok(FetchedToken {
+                token: AccessToken::new("never"),
+                expires_in: 7200,
+            })
+        })
+        .lock_timing(Duration::from_secs(10), Duration::from_millis(200));
+        assert!(matches!(
+            tokens.get().await,
+            Err(ClientError::TokenUnavailable)
+        ));
+    }
+
+    #[tokio::test]
+    async fn store_failures_are_errors() {
+        struct Down;
+        #[async_trait]
+        impl Store for Down {
+            async fn get(&self, _: &str) -> Result<Option<Bytes>, StoreError> {
+                Err(StoreError::Timeout)
+            }
+            async fn set(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<(), StoreError> {
+                Err(StoreError::Timeout)
+            }
+            async fn set_if_absent(
+                &self,
+                _: &str,
+                _: Bytes,
+                _: Option<Duration>,
+            ) -> Result<bool, StoreError> {
+                Err(StoreError::Timeout)
+            }
+            async fn delete(&self, _: &str) -> Result<bool, StoreError> {
+                Err(StoreError::Timeout)
+            }
+            async fn delete_if_equals(&self, _: &str, _: &[u8]) -> Result<bool, StoreError> {
+                Err(StoreError::Timeout)
+            }
+        }
+        let tokens = TokenManager::new("k", Arc::new(Down), |_: bool| async {
+            Ok(FetchedToken {
+                token: AccessToken::new("x"),
+                expires_in: 7200,
+            })
+        });
+        assert!(matches!(
+            tokens.get().await,
+            Err(ClientError::Store(StoreError::Timeout))
+        ));
+    }
+
+    #[test]
+    fn stored_form_round_trips_and_rejects_garbage() {
+        let c = Cached {
+            token: AccessToken::new("a:b"),
+            expires_at: 42,
+        };
+        let back = Cached::decode(&c.encode()).unwrap();
+        assert_eq!((back.token.expose(), back.expires_at), ("a:b", 42));
+        assert!(Cached::decode(b"nope").is_none());
+        assert!(Cached::decode(b"x:y").is_none());
+    }
+}

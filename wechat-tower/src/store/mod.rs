@@ -1,0 +1,82 @@
+//! Where shared state lives: access tokens, their refresh lock, and (later) sessions and pay
+//! notification records.
+//!
+//! A [`Store`] is a small async key-value interface with expiry and the two atomic operations a
+//! lock needs. [`MemoryStore`] is the embedded default for one process; `RedisStore` (feature
+//! `redis`) lets every process of a deployment share one store, so that they share one
+//! `access_token` instead of overwriting each other's (the 中控服务器 of WeChat's docs).
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use wechat_tower::store::{MemoryStore, Store};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechat_tower::store::StoreError> {
+//! let store = MemoryStore::new();
+//! assert!(store.set_if_absent("lock", Bytes::from_static(b"me"), Some(Duration::from_secs(5))).await?);
+//! assert!(!store.set_if_absent("lock", Bytes::from_static(b"you"), None).await?);
+//! assert!(!store.delete_if_equals("lock", b"you").await?); // only the holder releases
+//! assert!(store.delete_if_equals("lock", b"me").await?);
+//! # Ok(()) }
+//! ```
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// A store failure: the backend cannot be reached or did not answer in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend refused or failed the operation.
+    Unavailable(String),
+    /// The backend did not answer within the store's timeout.
+    Timeout,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(reason) => write!(f, "store unavailable: {reason}"),
+            Self::Timeout => f.write_str("store did not answer in time"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// An async key-value store with expiry, shared by the parts of the framework that keep state.
+///
+/// Implementations must make [`Store::set_if_absent`] and [`Store::delete_if_equals`] atomic:
+/// they are the acquire and the holder-checked release of a lock.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The value under `key`, if present and not expired.
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+
+    /// Sets `key` to `value`, expiring after `ttl` (never when `None`).
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<(), StoreError>;
+
+    /// Sets `key` only if it is absent (or expired); returns whether it was set.
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes `key`; returns whether it was present.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes `key` only if its value equals `expected`; returns whether it did.
+    async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,166 @@
+//! A store in Redis, shared by every process of a deployment (feature `redis`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Store, StoreError};
+
+/// Compare-and-delete, atomic on the server: the holder-checked release of a lock.
+const DELETE_IF_EQUALS: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+else
+    return 0
+end
+"#;
+
+/// A [`Store`] in Redis (`SET … NX PX` for locks, a Lua compare-and-delete for their release),
+/// for deployments with many processes. Keys can share a prefix to live beside other data.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), wechat_tower::store::StoreError> {
+/// use wechat_tower::store::RedisStore;
+///
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.prefix("myapp:");
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    delete_if_equals: redis::Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(err: &redis::RedisError) -> StoreError {
+    if err.is_timeout() {
+        StoreError::Timeout
+    } else {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+impl RedisStore {
+    /// Default bound on connecting and on every operation: a store that does not answer must
+    /// turn into an error, never a hang.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// Connects to `url` (`redis://host:port/db`), giving up after
+    /// [`RedisStore::DEFAULT_TIMEOUT`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] for a bad URL or a refused connection,
+    /// [`StoreError::Timeout`] when the server does not answer in time.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, Self::DEFAULT_TIMEOUT).await
+    }
+
+    /// [`RedisStore::connect`] with another bound on connecting and on every operation.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::connect`].
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let conn =
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| StoreError::Timeout)?
+                .map_err(|e| unavailable(&e))?;
+        Ok(Self {
+            conn,
+            prefix: String::new(),
+            timeout,
+            delete_if_equals: redis::Script::new(DELETE_IF_EQUALS),
+        })
+    }
+
+    /// Prefixes every key, e.g. `myapp:`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(self.timeout, cmd.query_async(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    // Redis refuses PX 0; a sub-millisecond TTL rounds up to one millisecond.
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        let value: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(self.key(key))).await?;
+        Ok(value.map(Bytes::from))
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value.as_ref());
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl));
+        }
+        self.run::<()>(&cmd).await
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value.as_ref()).arg("NX");
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl));
+        }
+        let reply: Option<String> = self.run(&cmd).await?;
+        Ok(reply.is_some())
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let removed: u64 = self.run(redis::cmd("DEL").arg(self.key(key))).await?;
+        Ok(removed > 0)
+    }
+
+    async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.delete_if_equals.key(self.key(key));
+        invocation.arg(expected);
+        let removed: u64 = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| unavailable(&e))?;
+        Ok(removed > 0)
+    }
+}
