@@ -10,6 +10,7 @@
 //! | [`message`] | every pushed message and event, typed: [`Message`] |
 //! | [`reply`] | passive replies with the exact XML WeChat accepts: [`Reply`] |
 //! | [`xml`] | the small, hardened XML reader behind both (no DOCTYPE, bounded depth and size) |
+//! | [`jssdk`] | the JS-SDK signature for `wx.config`: [`jssdk::JsSdkConfig`] |
 //! | [`replay`] | the timestamp window against replayed requests |
 //! | [`secret`] | secrets whose `Debug` is redacted |
 //!
@@ -48,6 +49,7 @@
 
 pub mod crypt;
 mod error;
+pub mod jssdk;
 pub mod message;
 pub mod replay;
 pub mod reply;

@@ -68,6 +68,15 @@ secret_type!(
     /// An `access_token` for WeChat's server APIs.
     AccessToken
 );
+secret_type!(
+    /// The `access_token` of a user's web authorization (网页授权), for `sns/userinfo`: not the
+    /// app's [`AccessToken`].
+    OAuthAccessToken
+);
+secret_type!(
+    /// The `refresh_token` of a web authorization (网页授权), valid 30 days.
+    RefreshToken
+);
 
 #[cfg(test)]
 mod tests {
@@ -93,6 +102,14 @@ mod tests {
             (
                 format!("{:?}", AccessToken::new("at")),
                 "AccessToken([redacted])",
+            ),
+            (
+                format!("{:?}", OAuthAccessToken::new("oat")),
+                "OAuthAccessToken([redacted])",
+            ),
+            (
+                format!("{:?}", RefreshToken::new("rt")),
+                "RefreshToken([redacted])",
             ),
         ];
         for (debug, expected) in cases {

@@ -1673,3 +1673,78 @@ fn reply_success_is_the_literal_success() {
     assert_eq!(Reply::Success.to_xml("u", "gh", 1).unwrap(), "success");
     assert_eq!(Reply::Success.msg_type(), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// jssdk.json
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct JsSdkFile {
+    vectors: Vec<JsSdkVector>,
+    card_ext_signature_vectors: Vec<CardExtVector>,
+}
+
+#[derive(Deserialize)]
+struct JsSdkVector {
+    id: String,
+    status: String,
+    provenance: Option<String>,
+    notes: Option<String>,
+    jsapi_ticket: String,
+    noncestr: String,
+    timestamp: String,
+    url: String,
+    /// The URL as the page loaded it, fragment included, when it differs from `url`.
+    url_as_loaded: Option<String>,
+    string1: String,
+    signature: String,
+}
+
+#[derive(Deserialize)]
+struct CardExtVector {
+    id: String,
+    status: String,
+    provenance: Option<String>,
+    inputs: Vec<String>,
+    signature: String,
+}
+
+#[test]
+fn jssdk_signature_vectors() {
+    use wechat_core::jssdk::{self, JsSdkConfig};
+
+    let file: JsSdkFile = load_json("jssdk.json");
+    let mut report = Report::new("jssdk.json vectors");
+    for (i, v) in file.vectors.iter().enumerate() {
+        let source = source_of(&v.status, v.provenance.as_deref(), v.notes.as_deref());
+        report.run(i, &v.id, &source, || {
+            let timestamp: u64 = ok_or_err("timestamp", v.timestamp.parse())?;
+            let url = v.url_as_loaded.as_deref().unwrap_or(&v.url);
+            ensure_eq!(
+                "string_to_sign",
+                jssdk::string_to_sign(&v.jsapi_ticket, &v.noncestr, timestamp, url),
+                v.string1
+            );
+            ensure_eq!(
+                "sign",
+                jssdk::sign(&v.jsapi_ticket, &v.noncestr, timestamp, url),
+                v.signature
+            );
+            let config = JsSdkConfig::new("wx_app", &v.jsapi_ticket, url, timestamp, &*v.noncestr);
+            ensure_eq!("JsSdkConfig::signature", config.signature, v.signature);
+            Ok(())
+        });
+    }
+    report.finish(3);
+
+    let mut report = Report::new("jssdk.json card_ext_signature_vectors");
+    for (i, v) in file.card_ext_signature_vectors.iter().enumerate() {
+        let source = source_of(&v.status, v.provenance.as_deref(), None);
+        report.run(i, &v.id, &source, || {
+            let parts: Vec<&str> = v.inputs.iter().map(String::as_str).collect();
+            ensure_eq!("sign(inputs)", signature::sign(&parts), v.signature);
+            Ok(())
+        });
+    }
+    report.finish(2);
+}

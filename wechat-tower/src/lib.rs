@@ -41,12 +41,22 @@
 //! | [`server`] | the inbound layers: [`SignatureLayer`](server::SignatureLayer), [`CryptoLayer`](server::CryptoLayer), [`XmlLayer`](server::XmlLayer), and [`WechatLayer`] stacking them |
 //! | [`router`] | [`Router`]: handlers by message type, event, event key, keyword; retries answered once; a deadline |
 //! | [`handler`] | what a handler is: [`Handler`], [`FromMessage`], [`FromContext`] ([`Context`], [`State`]), [`IntoReply`] |
-//! | `test_util` | (feature `test-util`) the WeChat side for tests: signed and encrypted requests, replies read back |
+//! | [`client`] | the outbound side: [`WechatClient`](client::WechatClient) (menus, messages, users, QR codes, media, web authorization, JS-SDK, Mini Program login) over a [`Transport`](client::Transport), with the token central control [`TokenManager`](client::TokenManager) |
+//! | [`store`] | where shared state lives: the [`Store`](store::Store) trait, [`MemoryStore`](store::MemoryStore), `RedisStore` (feature `redis`) |
+//! | `test_util` | (feature `test-util`) the WeChat side for tests: signed and encrypted requests, replies read back, and `MockWechat`, a mock of WeChat's API on loopback |
 //! | [`core`] | the protocol crate `wechat-core`, re-exported |
 //!
-//! The outbound client (access tokens, APIs), Mini Program sessions and WeChat Pay follow in later
-//! releases.
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `client` | yes | the default HTTPS transport of the client: hyper-util + rustls (ring) with bundled root certificates |
+//! | `redis` | no | `RedisStore`, to share tokens between processes |
+//! | `test-util` | no | the simulator and `MockWechat` |
+//!
+//! Mini Program sessions and WeChat Pay follow in later releases.
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod body;
 pub mod client;
 mod config;
@@ -65,8 +75,9 @@ pub use handler::{
     TypedMessage,
 };
 pub use rejection::Rejection;
-pub use router::{Route, RouteError, Router, RouterService};
+pub use router::{MountHandler, Route, RouteError, Router, RouterService};
 pub use server::WechatLayer;
+pub use wechat_macros::wechat_handler;
 
 /// The protocol crate, re-exported whole.
 pub use wechat_core as core;

@@ -11,6 +11,9 @@
 //! | CLICK `V1001_HELLO` | its own answer; other CLICK keys name the key |
 //! | anything else | `success` (no reply) |
 //!
+//! Every handler is an `async fn` marked `#[wechat_handler(..)]`, which names the messages it
+//! answers; [`router`] mounts them by name with `Router::handler`.
+//!
 //! Settings come from the environment (see [`Settings::from_env`]).
 
 use std::env;
@@ -21,7 +24,7 @@ use wechat_tower::message::{
     ClickEvent, ImageMessage, LocationMessage, SubscribeEvent, TextMessage,
 };
 use wechat_tower::router::{Router, RouterService};
-use wechat_tower::{Context, Reply, WechatConfig};
+use wechat_tower::{Context, Reply, WechatConfig, wechat_handler};
 
 /// What the bot answers to `help`.
 pub const HELP: &str = "I echo what you write. Try an image, your location, or the menu.";
@@ -106,18 +109,26 @@ impl Settings {
     }
 }
 
+/// Says the text back.
+#[wechat_handler(msg = "text")]
 async fn echo(msg: TextMessage) -> String {
     msg.content
 }
 
+/// Answers `help` with [`HELP`].
+#[wechat_handler(msg = "text", keyword = "help")]
 async fn help(_: TextMessage) -> &'static str {
     HELP
 }
 
+/// Sends the image back, by its `MediaId`.
+#[wechat_handler(msg = "image")]
 async fn image(msg: ImageMessage) -> Reply {
     Reply::image(msg.media_id)
 }
 
+/// Names the coordinates of a location.
+#[wechat_handler(msg = "location")]
 async fn location(msg: LocationMessage) -> String {
     format!(
         "You are at {:.6}, {:.6} ({})",
@@ -125,6 +136,8 @@ async fn location(msg: LocationMessage) -> String {
     )
 }
 
+/// Welcomes a new follower, naming the QR scene they came from.
+#[wechat_handler(event = "subscribe")]
 async fn welcome(ev: SubscribeEvent, ctx: Context) -> String {
     match ev.scene() {
         Some(scene) => format!("Welcome, {}! You came from scene {scene}.", ctx.open_id()),
@@ -132,10 +145,14 @@ async fn welcome(ev: SubscribeEvent, ctx: Context) -> String {
     }
 }
 
+/// The menu's hello button.
+#[wechat_handler(event = "CLICK", key = "V1001_HELLO")]
 async fn hello(_: ClickEvent) -> &'static str {
     "Hello from the menu!"
 }
 
+/// Any other menu button: names its key.
+#[wechat_handler(event = "CLICK")]
 async fn click(ev: ClickEvent) -> String {
     format!("You clicked {}", ev.event_key)
 }
@@ -148,17 +165,91 @@ async fn click(ev: ClickEvent) -> String {
 #[must_use]
 pub fn router(settings: &Settings) -> RouterService {
     let mut router = Router::new()
-        .on(echo)
-        .keyword("help", help)
-        .on(image)
-        .on(location)
-        .on(welcome)
-        .on_key("V1001_HELLO", hello)
-        .on(click)
+        .handler(echo)
+        .handler(help)
+        .handler(image)
+        .handler(location)
+        .handler(welcome)
+        .handler(hello)
+        .handler(click)
         .dedup(settings.dedup)
         .deadline(Duration::from_millis(4500));
     if let Some(appid) = &settings.appid {
         router = router.app_id(appid.clone());
     }
     router.build().expect("the echo bot's routes are distinct")
+}
+
+#[cfg(test)]
+mod tests {
+    use wechat_tower::Message;
+
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            config: WechatConfig::plaintext("token"),
+            dedup: true,
+            appid: Some("wx_app".to_owned()),
+        }
+    }
+
+    fn msg(body: &str) -> Message {
+        Message::from_xml(&format!(
+            "<xml><ToUserName>gh</ToUserName><FromUserName>oUser</FromUserName>\
+             <CreateTime>1</CreateTime>{body}</xml>"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn router_builds_and_routes_the_table_of_the_crate_docs() {
+        let router = router(&settings());
+        let cases = [
+            ("<MsgType>text</MsgType><Content>hi</Content>", "echo"),
+            ("<MsgType>text</MsgType><Content> help </Content>", "help"),
+            ("<MsgType>image</MsgType><MediaId>m</MediaId>", "image"),
+            (
+                "<MsgType>location</MsgType><Location_X>1</Location_X><Location_Y>2</Location_Y>",
+                "location",
+            ),
+            (
+                "<MsgType>event</MsgType><Event>subscribe</Event><EventKey>qrscene_7</EventKey>",
+                "welcome",
+            ),
+            (
+                "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>V1001_HELLO</EventKey>",
+                "hello",
+            ),
+            (
+                "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>OTHER</EventKey>",
+                "click",
+            ),
+        ];
+        for (body, handler) in cases {
+            let name = router.handler_for(&msg(body)).unwrap();
+            assert_eq!(name, format!("echo_bot::{handler}"), "{body}");
+        }
+        let voice = msg("<MsgType>voice</MsgType><MediaId>m</MediaId>");
+        assert_eq!(router.handler_for(&voice), None);
+    }
+
+    #[tokio::test]
+    async fn handler_bodies_are_callable_directly() {
+        let Message::Event(wechat_tower::Event::Subscribe(ev)) =
+            msg("<MsgType>event</MsgType><Event>subscribe</Event><EventKey>qrscene_7</EventKey>")
+        else {
+            unreachable!()
+        };
+        let ctx = Context::new(ev.header.clone());
+        assert_eq!(
+            welcome::call(ev, ctx).await,
+            "Welcome, oUser! You came from scene 7."
+        );
+        let Message::Text(text) = msg("<MsgType>text</MsgType><Content>help</Content>") else {
+            unreachable!()
+        };
+        assert_eq!(help::call(text).await, HELP);
+    }
 }

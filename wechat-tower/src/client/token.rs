@@ -88,24 +88,45 @@ where
     }
 }
 
-/// A token with its expiry, as cached and stored (`<expires_at>:<token>`).
+/// A token with its expiry and the moment to refresh it, as cached and stored
+/// (`<expires_at>:<refresh_at>:<token>`).
 #[derive(Clone)]
 struct Cached {
     token: AccessToken,
     expires_at: u64,
+    /// When callers start refreshing: `refresh_ahead` before expiry, but never earlier than
+    /// half-way through the token's life (a short-lived token would otherwise be refetched by
+    /// every call).
+    refresh_at: u64,
 }
 
 impl Cached {
+    fn new(token: AccessToken, now: u64, expires_in: u64, refresh_ahead: u64) -> Self {
+        let expires_at = now.saturating_add(expires_in);
+        Self {
+            token,
+            expires_at,
+            refresh_at: expires_at - refresh_ahead.min(expires_in / 2),
+        }
+    }
+
     fn encode(&self) -> Bytes {
-        Bytes::from(format!("{}:{}", self.expires_at, self.token.expose()))
+        Bytes::from(format!(
+            "{}:{}:{}",
+            self.expires_at,
+            self.refresh_at,
+            self.token.expose()
+        ))
     }
 
     fn decode(raw: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(raw).ok()?;
-        let (expires_at, token) = text.split_once(':')?;
+        let (expires_at, rest) = text.split_once(':')?;
+        let (refresh_at, token) = rest.split_once(':')?;
         Some(Self {
             token: AccessToken::new(token),
             expires_at: expires_at.parse().ok()?,
+            refresh_at: refresh_at.parse().ok()?,
         })
     }
 
@@ -277,8 +298,7 @@ impl TokenManager {
 
     fn usable(&self, c: &Cached, fresh: bool) -> bool {
         let now = self.inner.clock.now_secs();
-        let margin = if fresh { self.inner.refresh_ahead } else { 0 };
-        now.saturating_add(margin) < c.expires_at
+        now < if fresh { c.refresh_at } else { c.expires_at }
     }
 
     fn remember(&self, c: &Cached) {
@@ -340,10 +360,12 @@ impl TokenManager {
             return Ok(c.token);
         }
         let fetched = inner.source.fetch(invalidated).await?;
-        let cached = Cached {
-            token: fetched.token,
-            expires_at: inner.clock.now_secs().saturating_add(fetched.expires_in),
-        };
+        let cached = Cached::new(
+            fetched.token,
+            inner.clock.now_secs(),
+            fetched.expires_in,
+            inner.refresh_ahead,
+        );
         inner
             .store
             .set(
@@ -426,6 +448,28 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(tokens.get().await.unwrap().expose(), "t1");
         }
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn short_lived_tokens_refresh_half_way_not_on_every_call() {
+        let now = Arc::new(AtomicU64::new(0));
+        let clock = {
+            let now = Arc::clone(&now);
+            move || now.load(Ordering::SeqCst)
+        };
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::new(MemoryStore::new()),
+            counting_source(&fetches, 60),
+        )
+        .clock(clock);
+        for _ in 0..10 {
+            assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        }
+        now.store(31, Ordering::SeqCst);
+        assert_eq!(tokens.get().await.unwrap().expose(), "t1");
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 
@@ -551,13 +595,14 @@ mod tests {
 
     #[test]
     fn stored_form_round_trips_and_rejects_garbage() {
-        let c = Cached {
-            token: AccessToken::new("a:b"),
-            expires_at: 42,
-        };
+        let c = Cached::new(AccessToken::new("a:b"), 0, 7200, 300);
         let back = Cached::decode(&c.encode()).unwrap();
-        assert_eq!((back.token.expose(), back.expires_at), ("a:b", 42));
+        assert_eq!(
+            (back.token.expose(), back.expires_at, back.refresh_at),
+            ("a:b", 7200, 6900)
+        );
         assert!(Cached::decode(b"nope").is_none());
         assert!(Cached::decode(b"x:y").is_none());
+        assert!(Cached::decode(b"1:x:y").is_none());
     }
 }

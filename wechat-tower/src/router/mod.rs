@@ -66,7 +66,10 @@
 //! A handler is mounted on a [`Route`]: [`Router::on`] infers it from the handler's first
 //! argument (`TextMessage` → `MsgType` `text`, `ClickEvent` → `Event` `CLICK`, `Event` → any
 //! event); [`Router::on_key`], [`Router::keyword`], [`Router::prefix`] and [`Router::fallback`]
-//! name the common others; [`Router::route`] takes any. The most specific route wins (see
+//! name the common others; [`Router::route`] takes any; [`Router::handler`] mounts an `async fn`
+//! marked [`#[wechat_handler(..)]`](crate::wechat_handler), whose attribute names the route and
+//! whose mistakes (a `ClickEvent` handler on `msg = "text"`) are compile errors. The most
+//! specific route wins (see
 //! [`Route`]): for text, keyword, then the longest prefix, then `text`; for events, event and key,
 //! then event, then any event; then the fallback; with no fallback a message is answered
 //! `success`. Two handlers on one route, a handler on a route whose messages its first argument
@@ -98,6 +101,7 @@
 
 mod deadline;
 mod dedup;
+mod mount;
 pub(crate) mod route;
 mod run;
 mod service;
@@ -113,6 +117,7 @@ use wechat_core::Message;
 
 pub use self::deadline::{DEFAULT_DEADLINE, LateReply, LateReplySink};
 pub use self::dedup::DedupConfig;
+pub use self::mount::MountHandler;
 pub use self::route::{Route, RouteError};
 pub use self::service::{ResponseFuture, RouterService};
 
@@ -167,7 +172,18 @@ where
     /// [`build`](Router::build) fails when another handler has the same route, or when the
     /// handler's first argument cannot take the route's messages (a `ClickEvent` handler on
     /// `Route::msg("text")`).
-    pub fn route<H, T>(mut self, route: Route, handler: H) -> Self
+    pub fn route<H, T>(self, route: Route, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.route_as(route, type_name::<H>(), handler)
+    }
+
+    /// [`route`](Self::route), naming the handler `name` (in [`RouteError`]s, `Debug` and
+    /// [`RouterService::handler_for`]) rather than by its type: `#[wechat_handler]` mounts a
+    /// closure around the fn's body, and names it after the fn.
+    pub(crate) fn route_as<H, T>(mut self, route: Route, name: &'static str, handler: H) -> Self
     where
         H: Handler<T, S>,
         T: 'static,
@@ -175,11 +191,44 @@ where
         self.routes.push(Mounted {
             accepts: H::Input::accepts(&route),
             route,
-            name: type_name::<H>(),
+            name,
             takes: type_name::<H::Input>(),
             handler: Arc::new(MakeErased::new(handler)),
         });
         self
+    }
+
+    /// Mounts a handler that knows its own route: an `async fn` marked
+    /// [`#[wechat_handler]`](crate::wechat_handler), or anything else implementing
+    /// [`MountHandler`].
+    ///
+    /// ```
+    /// use wechat_tower::message::{SubscribeEvent, TextMessage};
+    /// use wechat_tower::{Router, wechat_handler};
+    ///
+    /// #[wechat_handler(msg = "text")]
+    /// async fn echo(msg: TextMessage) -> String {
+    ///     msg.content
+    /// }
+    ///
+    /// #[wechat_handler(msg = "text", keyword = "help")]
+    /// async fn help(_: TextMessage) -> &'static str {
+    ///     "Send me anything and I will say it back."
+    /// }
+    ///
+    /// #[wechat_handler(event = "subscribe")]
+    /// async fn welcome(_: SubscribeEvent) -> &'static str {
+    ///     "Welcome!"
+    /// }
+    ///
+    /// let router = Router::new().handler(echo).handler(help).handler(welcome).build()?;
+    /// # Ok::<(), wechat_tower::RouteError>(())
+    /// ```
+    pub fn handler<H>(self, handler: H) -> Self
+    where
+        H: MountHandler<S>,
+    {
+        handler.mount(self)
     }
 
     /// Mounts `handler` on the route its first argument names: `TextMessage` → `MsgType` `text`,
@@ -876,6 +925,24 @@ mod tests {
             })
         })
         .join();
+    }
+
+    #[test]
+    fn handler_for_names_the_handler_that_would_answer() {
+        let router = Router::new()
+            .on(echo)
+            .keyword("LOUD", shout)
+            .build()
+            .unwrap();
+        assert_eq!(
+            router.handler_for(&text("hi")),
+            Some("wechat_tower::router::tests::echo")
+        );
+        assert_eq!(
+            router.handler_for(&text(" LOUD ")),
+            Some("wechat_tower::router::tests::shout")
+        );
+        assert_eq!(router.handler_for(&event("CLICK", "K")), None);
     }
 
     #[test]

@@ -53,6 +53,16 @@ impl RouterService {
             inner: Arc::new(inner),
         }
     }
+
+    /// The name of the handler that would answer `msg` (its path, as
+    /// [`std::any::type_name`] gives it: `my_bot::echo` for an `async fn`, marked
+    /// `#[wechat_handler]` or not), or `None` when no route takes it and it would be
+    /// answered `success`. Picks the handler exactly as a call does, without running it; for
+    /// tests and diagnostics.
+    #[must_use]
+    pub fn handler_for(&self, msg: &Message) -> Option<&'static str> {
+        self.inner.table.find(msg).map(|endpoint| endpoint.name)
+    }
 }
 
 impl fmt::Debug for RouterService {

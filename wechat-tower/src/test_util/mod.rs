@@ -2,6 +2,9 @@
 //! them, and replies read back as WeChat reads them. The `wechat-sim` command-line simulator is
 //! built on this module.
 //!
+//! For the outbound side, [`mock::MockWechat`] is a mock of WeChat's server API on loopback for
+//! a [`WechatClient`](crate::client::WechatClient) to call.
+//!
 //! ```
 //! use wechat_tower::test_util::{Simulator, messages};
 //!
@@ -11,6 +14,8 @@
 //! assert!(req.uri().query().unwrap().contains("msg_signature="));
 //! # Ok::<(), wechat_tower::core::Error>(())
 //! ```
+
+pub mod mock;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,57 @@
+//! WeChat's server API mocked on loopback: `wechat_tower::test_util::mock::MockWechat` as a
+//! process, for running the client examples without an account.
+//!
+//! ```text
+//! cargo run -p mock-wechat
+//! ```
+//!
+//! Settings (environment): `ADDR` (default `127.0.0.1:3100`, beside an example on 3000),
+//! `WECHAT_APPID` and `WECHAT_APPSECRET` (the app it accepts; defaults `wxmock0000000001` and
+//! `mock-secret`). On Ctrl-C it prints how often each endpoint was called.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use wechat_tower::test_util::mock::{ENDPOINTS, MockWechat};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let addr: SocketAddr = match var("ADDR").as_deref().unwrap_or("127.0.0.1:3100").parse() {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("mock-wechat: ADDR: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut builder = MockWechat::builder().addr(addr);
+    if let (Some(app_id), Some(secret)) = (var("WECHAT_APPID"), var("WECHAT_APPSECRET")) {
+        builder = builder.app(app_id, secret);
+    }
+    let wechat = match builder.start().await {
+        Ok(wechat) => wechat,
+        Err(err) => {
+            eprintln!("mock-wechat: cannot listen on {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("mock WeChat API on {}", wechat.base_url());
+    println!("use it with:");
+    println!("  export WECHAT_APPID={}", wechat.app_id());
+    println!("  export WECHAT_APPSECRET={}", wechat.app_secret());
+    println!("  export WECHAT_API_BASE={}", wechat.base_url());
+    println!(
+        "  export WECHAT_OPEN_BASE={}   # oauth-web: the authorize page",
+        wechat.base_url()
+    );
+    println!("followers: oUser1, oUser2, oUser3; the authorize page logs in oMockUser");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("\ncalls:");
+    for (path, _, _) in ENDPOINTS {
+        let calls = wechat.calls(path);
+        if calls > 0 {
+            println!("  {calls:>6}  {path}");
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,9 @@
+use wechat_tower::message::TextMessage;
+use wechat_tower::wechat_handler;
+
+#[wechat_handler]
+async fn echo(_: TextMessage) {}
+
+fn main() {
+    let _ = echo;
+}

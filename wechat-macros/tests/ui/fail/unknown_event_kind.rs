@@ -1,0 +1,9 @@
+use wechat_tower::message::ClickEvent;
+use wechat_tower::wechat_handler;
+
+#[wechat_handler(event = "CLIK")]
+async fn click(_: ClickEvent) {}
+
+fn main() {
+    let _ = click;
+}
