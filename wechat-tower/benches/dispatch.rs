@@ -8,7 +8,7 @@
 //!   cases: a keyword, the longest of six prefixes, plain text after every prefix was tried, an
 //!   event key, an event whose key has no route, a message type, the fallback.
 //! - `dispatch/call/*` times a whole call of the router (retry cache off, as for load tests):
-//!   the pick, the handler's task, its reply; with 50 handlers and with the one that answers, to
+//!   the pick, the handler, its reply; with 50 handlers and with the one that answers, to
 //!   show that the pick is a small part of a call.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn

@@ -1,7 +1,7 @@
 //! The deadline: WeChat waits 5 s for a passive reply, then retries (and after the third try
 //! shows the user "该公众号暂时无法提供服务"). A handler that has not answered by the deadline
 //! ([`DEFAULT_DEADLINE`], 4.5 s) gets its delivery answered `success` instead; the handler keeps
-//! running in its own task, and its reply, now late, goes to a [`LateReplySink`] (which can send
+//! running, moved to a task of its own, and its reply, now late, goes to a [`LateReplySink`] (which can send
 //! it as a customer-service message). The default sink logs it with `tracing::warn!`.
 //!
 //! The late reply is delivered once: the retry cache then remembers `success` for the message,

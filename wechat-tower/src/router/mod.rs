@@ -95,9 +95,11 @@
 //! arrives while the handler still runs waits for it (until the retry's own deadline); if the
 //! reply comes in time it answers that retry and does not go to the sink.
 //!
-//! Handlers run on their own Tokio task: a delivery that is cancelled (the connection dropped)
-//! does not cancel its handler (its reply answers a waiting retry, or goes to the sink like a
-//! late one), and a handler that panics answers `success`.
+//! A handler runs inside the delivery that started it (no task, the common case's cost) until it
+//! answers or the deadline passes; then, or when that delivery is cancelled (the connection
+//! dropped), the rest of it moves to a Tokio task of its own, so it is never cancelled (its reply
+//! answers a waiting retry, or goes to the sink like a late one). A handler that panics answers
+//! `success`.
 
 mod deadline;
 mod dedup;

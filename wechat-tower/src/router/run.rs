@@ -1,12 +1,17 @@
 //! One run of a handler, shared by every delivery of a message (the first and WeChat's retries).
 //!
-//! The handler runs in its own task; each delivery waits for its reply until its own deadline.
+//! The handler runs inside the delivery that started it, and moves to a task of its own when that
+//! delivery stops driving it ([`Handoff`]); each delivery waits for its reply until its own
+//! deadline.
 //! The reply goes to exactly one place: to the deliveries waiting when it is ready, or, when
 //! none is waiting any more, to the late-reply sink (and the run then remembers `success`, so a
 //! later retry does not deliver the reply a second time).
 
-use std::pin::pin;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -171,6 +176,66 @@ impl Drop for Completion {
             tracing::error!("handler panicked or its task was cancelled; answering `success`");
             run.complete(Reply::Success);
         }
+    }
+}
+
+/// The work of a run (the handler, then its completion), driven in place by the delivery that
+/// started it, so the common case costs no task. When that delivery stops driving it (its
+/// deadline passed, or its request was dropped), what remains is handed to a task of its own:
+/// the handler always finishes, and its reply reaches the waiters or the sink.
+pub(crate) struct Handoff {
+    work: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Handoff {
+    pub(crate) fn new(work: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self {
+            work: Some(Box::pin(work)),
+        }
+    }
+
+    /// Hands the remaining work to its own task. Outside a runtime the work is dropped, and its
+    /// [`Completion`] answers `success`.
+    pub(crate) fn detach(&mut self) {
+        let Some(work) = self.work.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(work);
+        }
+    }
+}
+
+impl Future for Handoff {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(work) = self.work.as_mut() else {
+            return Poll::Ready(());
+        };
+        // A panicking handler must not take the connection down: drop its work, whose
+        // `Completion` then answers `success`, as a panicking task would.
+        match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) | Err(_) => {
+                self.work = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Handoff {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+impl std::fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handoff")
+            .field("running", &self.work.is_some())
+            .finish()
     }
 }
 

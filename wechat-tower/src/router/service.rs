@@ -15,7 +15,7 @@ use wechat_core::{Message, Reply};
 
 use super::deadline::{LateReply, LateReplySink};
 use super::dedup::{DedupKey, Join, RetryCache};
-use super::run::{Completion, Run};
+use super::run::{Completion, Handoff, Run, Waiter};
 use super::table::Table;
 use crate::handler::{self, ErasedHandler};
 
@@ -25,9 +25,11 @@ use crate::handler::{self, ErasedHandler};
 ///
 /// Cloning is cheap (one `Arc`), and every clone shares the routes and the retry cache.
 ///
-/// Handlers run on their own Tokio task (so a slow one can outlive its delivery, and a panic
-/// answers `success` instead of tearing down the connection): the service must be called inside
-/// a Tokio runtime with the time driver enabled (`#[tokio::main]` has it).
+/// A handler runs inside the call that delivered its message until it answers or the deadline
+/// passes; then (or when that call is dropped) it goes on in a Tokio task of its own, so a slow
+/// handler outlives its delivery. A panicking handler answers `success` instead of tearing down
+/// the connection. The service must be called inside a Tokio runtime with the time driver
+/// enabled (`#[tokio::main]` has it).
 #[derive(Clone)]
 pub struct RouterService {
     inner: Arc<Inner>,
@@ -108,7 +110,7 @@ impl Inner {
             );
             return Reply::Success;
         };
-        let waiter = match &self.cache {
+        let (run, waiter) = match &self.cache {
             Some(cache) => match cache.join(DedupKey::of(&msg), Instant::now()) {
                 Join::Done(reply) => {
                     tracing::debug!("retry answered from the retry cache");
@@ -116,19 +118,31 @@ impl Inner {
                 }
                 Join::Wait(waiter) => {
                     tracing::debug!("retry waits for the handler of its first delivery");
-                    waiter
+                    return self.wait(waiter, arrived).await;
                 }
-                Join::Start(run, waiter) => {
-                    self.spawn(run, endpoint, msg, arrived);
-                    waiter
-                }
+                Join::Start(run, waiter) => (run, waiter),
             },
-            None => {
-                let (run, waiter) = Run::start();
-                self.spawn(run, endpoint, msg, arrived);
-                waiter
-            }
+            None => Run::start(),
         };
+        // Drive the handler here until it answers or the deadline passes; then it goes on in a
+        // task of its own (so does it if this delivery is dropped).
+        let mut work = Handoff::new(self.work(run, endpoint, msg, arrived));
+        match self.deadline {
+            None => (&mut work).await,
+            Some(d) => {
+                if tokio::time::timeout_at(arrived + d, &mut work)
+                    .await
+                    .is_err()
+                {
+                    work.detach();
+                }
+            }
+        }
+        self.wait(waiter, arrived).await
+    }
+
+    /// The reply of a run, or `success` when the deadline passes first.
+    async fn wait(&self, waiter: Waiter, arrived: Instant) -> Reply {
         let deadline = self.deadline.map(|d| arrived + d);
         waiter.wait(deadline).await.unwrap_or_else(|| {
             tracing::debug!("deadline passed; answering `success`, the handler goes on");
@@ -136,9 +150,15 @@ impl Inner {
         })
     }
 
-    /// Runs the handler on its own task, which completes `run` and hands a late reply to the
-    /// sink.
-    fn spawn(&self, run: Arc<Run>, endpoint: &Endpoint, msg: Message, arrived: Instant) {
+    /// The work of a run: the handler, then the completion of `run` (a late reply goes to the
+    /// sink).
+    fn work(
+        &self,
+        run: Arc<Run>,
+        endpoint: &Endpoint,
+        msg: Message,
+        arrived: Instant,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let mut ctx = handler::Context::new(msg.header().clone());
         if let Some(app_id) = &self.app_id {
             ctx = ctx.with_app_id(Arc::clone(app_id));
@@ -151,16 +171,14 @@ impl Inner {
         );
         let handler = Arc::clone(&endpoint.handler);
         let sink = Arc::clone(&self.sink);
-        tokio::spawn(
-            async move {
-                let completion = Completion::new(run);
-                let reply = handler.call(msg, &ctx, &()).await;
-                if let Some(late) = completion.finish(reply) {
-                    sink.deliver(LateReply::new(ctx, late, arrived.elapsed()));
-                }
+        async move {
+            let completion = Completion::new(run);
+            let reply = handler.call(msg, &ctx, &()).await;
+            if let Some(late) = completion.finish(reply) {
+                sink.deliver(LateReply::new(ctx, late, arrived.elapsed()));
             }
-            .instrument(span),
-        );
+        }
+        .instrument(span)
     }
 }
 
