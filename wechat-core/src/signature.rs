@@ -34,9 +34,21 @@ pub fn verify(expected: &str, parts: &[&str]) -> bool {
 }
 
 /// Compares two byte strings in constant time (after a length check, which leaks only the length).
+///
+/// Whole 8-byte words are compared as `u64`s (with `subtle`, as the bytes are), which makes a
+/// 40-character signature five comparisons instead of forty.
 #[must_use]
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && bool::from(a.ct_eq(b))
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.as_chunks::<8>();
+    let (b_words, b_tail) = b.as_chunks::<8>();
+    let mut equal = a_tail.ct_eq(b_tail);
+    for (x, y) in a_words.iter().zip(b_words) {
+        equal &= u64::from_ne_bytes(*x).ct_eq(&u64::from_ne_bytes(*y));
+    }
+    bool::from(equal)
 }
 
 /// The signature as 40 ASCII hex bytes, without allocating.
@@ -87,6 +99,19 @@ mod tests {
         assert!(!verify(&sig.to_uppercase(), &["a", "b", "c"]));
         assert!(!verify(&sig[..39], &["a", "b", "c"]));
         assert!(!verify("", &["a", "b", "c"]));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_every_byte() {
+        let base: Vec<u8> = (0..43).collect();
+        assert!(constant_time_eq(&base, &base.clone()));
+        for i in 0..base.len() {
+            let mut other = base.clone();
+            other[i] ^= 1;
+            assert!(!constant_time_eq(&base, &other), "byte {i}");
+        }
+        assert!(!constant_time_eq(&base, &base[..42]));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]
