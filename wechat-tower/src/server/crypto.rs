@@ -113,9 +113,14 @@ where
                 Ok(bytes) => bytes,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
+            // Borrow what SignatureLayer verified; parse the query only when used alone.
+            let parsed;
             let query = match parts.extensions.get::<VerifiedQuery>() {
-                Some(query) => query.clone(),
-                None => CallbackQuery::parse(parts.uri.query()).fields,
+                Some(query) => query,
+                None => {
+                    parsed = CallbackQuery::parse(parts.uri.query()).fields;
+                    &parsed
+                }
             };
             let crypt = match (config.mode, &config.crypt, query.is_encrypted()) {
                 (Mode::Plaintext, _, _) | (Mode::Compatible, _, false) | (_, None, _) => {
@@ -133,7 +138,7 @@ where
             } else {
                 Envelope::Xml
             };
-            let plaintext = match decrypt(&crypt, &query, &bytes, envelope) {
+            let plaintext = match decrypt(&crypt, query, &bytes, envelope) {
                 Ok(plaintext) => plaintext,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
