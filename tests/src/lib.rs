@@ -18,7 +18,6 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Service;
-use wechat_tower::{MsgCrypt, signature};
 
 /// Serves `service` with axum on an ephemeral loopback port; returns the address.
 ///
@@ -98,44 +97,4 @@ pub async fn send(addr: SocketAddr, req: Request<Full<Bytes>>) -> (StatusCode, B
     let status = res.status();
     let body = res.into_body().collect().await.expect("body").to_bytes();
     (status, body)
-}
-
-/// A push as WeChat sends it in safe mode: the query parameters and the body.
-#[derive(Debug, Clone)]
-pub struct SafeModePush {
-    /// `signature` of the URL query: over token, timestamp and nonce.
-    pub signature: String,
-    /// `msg_signature` of the URL query: over token, timestamp, nonce and `Encrypt`.
-    pub msg_signature: String,
-    /// `timestamp` of the URL query.
-    pub timestamp: String,
-    /// `nonce` of the URL query.
-    pub nonce: String,
-    /// The POST body: `<xml><ToUserName/><Encrypt/></xml>`.
-    pub body: String,
-}
-
-/// Encrypts and signs `inner_xml` the way WeChat does for an account with this codec and token.
-#[must_use]
-pub fn safe_mode_push(
-    crypt: &MsgCrypt,
-    token: &str,
-    to_user: &str,
-    inner_xml: &str,
-    timestamp: &str,
-    nonce: &str,
-) -> SafeModePush {
-    let encrypt = crypt.encrypt(inner_xml);
-    let mut body = String::from("<xml><ToUserName><![CDATA[");
-    body.push_str(to_user);
-    body.push_str("]]></ToUserName><Encrypt><![CDATA[");
-    body.push_str(&encrypt);
-    body.push_str("]]></Encrypt></xml>");
-    SafeModePush {
-        signature: signature::sign(&[token, timestamp, nonce]),
-        msg_signature: crypt.signature(timestamp, nonce, &encrypt),
-        timestamp: timestamp.to_owned(),
-        nonce: nonce.to_owned(),
-        body,
-    }
 }

@@ -1,13 +1,22 @@
 //! A whole safe-mode conversation through the `wechat-tower` facade: WeChat pushes an encrypted
 //! text, the server verifies, decrypts, parses and answers encrypted, and WeChat reads the answer.
 
-use wechat_e2e::safe_mode_push;
 use wechat_tower::core::xml::Document;
 use wechat_tower::{Message, MsgCrypt, Reply, signature};
 
 const TOKEN: &str = "test_token";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APPID: &str = "wx0123456789abcdef";
+
+/// What WeChat sends in safe mode: `msg_signature` and the `<xml><ToUserName/><Encrypt/></xml>`
+/// body (the query `signature` is the layers' business, tested in `inbound.rs`).
+fn push(wechat: &MsgCrypt, inner: &str, timestamp: &str, nonce: &str) -> (String, String) {
+    let encrypt = wechat.encrypt(inner);
+    let body = format!(
+        "<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    );
+    (wechat.signature(timestamp, nonce, &encrypt), body)
+}
 
 #[test]
 fn safe_mode_text_is_answered_with_an_encrypted_echo() {
@@ -17,20 +26,11 @@ fn safe_mode_text_is_answered_with_an_encrypted_echo() {
         <FromUserName><![CDATA[oUser]]></FromUserName><CreateTime>1700000000</CreateTime>\
         <MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好 ]]]]><![CDATA[>]]></Content>\
         <MsgId>23456789012345678</MsgId></xml>";
-    let push = safe_mode_push(&wechat, TOKEN, "gh_0123456789ab", inner, "1700000000", "77");
+    let (msg_signature, body) = push(&wechat, inner, "1700000000", "77");
 
     // Server side.
-    assert!(signature::verify(
-        &push.signature,
-        &[TOKEN, &push.timestamp, &push.nonce]
-    ));
     let xml = server
-        .decrypt_message(
-            &push.msg_signature,
-            &push.timestamp,
-            &push.nonce,
-            push.body.as_bytes(),
-        )
+        .decrypt_message(&msg_signature, "1700000000", "77", body.as_bytes())
         .unwrap();
     let Message::Text(text) = Message::from_xml(&xml).unwrap() else {
         panic!("not a text message: {xml}");
@@ -65,14 +65,9 @@ fn safe_mode_text_is_answered_with_an_encrypted_echo() {
 fn a_push_for_another_account_is_refused() {
     let wechat = MsgCrypt::new(TOKEN, AES_KEY, "wxsomeoneelse").unwrap();
     let server = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
-    let push = safe_mode_push(&wechat, TOKEN, "gh", "<xml/>", "1700000000", "1");
+    let (msg_signature, body) = push(&wechat, "<xml/>", "1700000000", "1");
     let err = server
-        .decrypt_message(
-            &push.msg_signature,
-            &push.timestamp,
-            &push.nonce,
-            push.body.as_bytes(),
-        )
+        .decrypt_message(&msg_signature, "1700000000", "1", body.as_bytes())
         .unwrap_err();
     assert_eq!(err.kind(), &wechat_tower::core::ErrorKind::AppIdMismatch);
 }

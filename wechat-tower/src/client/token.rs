@@ -409,6 +409,13 @@ mod tests {
         }
     }
 
+    /// A clock the test sets by hand.
+    fn manual_clock(start: u64) -> (Arc<AtomicU64>, impl Clock) {
+        let now = Arc::new(AtomicU64::new(start));
+        let reader = Arc::clone(&now);
+        (now, move || reader.load(Ordering::SeqCst))
+    }
+
     #[tokio::test]
     async fn a_thousand_cold_callers_cause_one_fetch() {
         let fetches = Arc::new(AtomicUsize::new(0));
@@ -429,11 +436,7 @@ mod tests {
 
     #[tokio::test]
     async fn refreshes_ahead_of_expiry_once() {
-        let now = Arc::new(AtomicU64::new(1_000));
-        let clock = {
-            let now = Arc::clone(&now);
-            move || now.load(Ordering::SeqCst)
-        };
+        let (now, clock) = manual_clock(1_000);
         let fetches = Arc::new(AtomicUsize::new(0));
         let tokens = TokenManager::new(
             "k",
@@ -453,11 +456,7 @@ mod tests {
 
     #[tokio::test]
     async fn short_lived_tokens_refresh_half_way_not_on_every_call() {
-        let now = Arc::new(AtomicU64::new(0));
-        let clock = {
-            let now = Arc::clone(&now);
-            move || now.load(Ordering::SeqCst)
-        };
+        let (now, clock) = manual_clock(0);
         let fetches = Arc::new(AtomicUsize::new(0));
         let tokens = TokenManager::new(
             "k",

@@ -106,6 +106,7 @@ impl<S> Layer<S> for XmlLayer {
             inner,
             body_limit: self.body_limit,
             clock: Arc::clone(&self.clock),
+            inner_failed: false,
         }
     }
 }
@@ -116,6 +117,8 @@ pub struct Xml<S> {
     inner: S,
     body_limit: usize,
     clock: Arc<dyn Clock>,
+    /// The inner service failed `poll_ready`: the next call answers 500 without calling it.
+    inner_failed: bool,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Xml<S> {
@@ -145,14 +148,27 @@ where
     type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // A failing inner service answers 500 per request instead.
+        // This service's error is `Infallible`: an inner service that cannot become ready makes
+        // the next call a 500 (so WeChat retries), and that call must not reach it.
         match self.inner.poll_ready(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(_) => Poll::Ready(Ok(())),
+            Poll::Ready(Ok(())) => {
+                self.inner_failed = false;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => {
+                let err: BoxError = err.into();
+                tracing::error!(%err, "message handler service is not ready");
+                self.inner_failed = true;
+                Poll::Ready(Ok(()))
+            }
         }
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if std::mem::take(&mut self.inner_failed) {
+            return Box::pin(async { Ok(Rejection::HandlerFailed.into_response()) });
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let limit = self.body_limit;
