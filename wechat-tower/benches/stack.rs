@@ -5,10 +5,12 @@
 //! retry cache off, as echo-bot's for W5; a second safe-mode benchmark mounts it as a bare
 //! `service_fn`, to show what the router costs. The timestamp window is off, since the fixture has
 //! a fixed timestamp. Each op reads the whole response body, as a server must before writing it.
-//! The replies are checked (signature, decryption, echo) before timing.
+//! The replies are checked (signature, decryption, echo) before timing, and the heap
+//! allocations of one request through each variant are counted and printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
+use std::alloc::System;
 use std::convert::Infallible;
 use std::hint::black_box;
 
@@ -16,11 +18,15 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use wechat_tower::core::xml::Document;
 use wechat_tower::message::TextMessage;
 use wechat_tower::router::{Router, RouterService};
 use wechat_tower::{Message, MsgCrypt, Reply, WechatConfig, WechatLayer, signature};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// The fixture shared with the peers' runners (a copy lives beside the wechat-core benches).
 const FIXTURE: &str = include_str!("../../wechat-core/benches/data/fixture.json");
@@ -124,6 +130,24 @@ where
     (status, body)
 }
 
+/// Prints the heap allocations of one request through `svc`, averaged over 100.
+async fn count_allocations<S>(name: &str, svc: &S, uri: &str, body: &Bytes)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone,
+{
+    const N: u32 = 100;
+    let region = Region::new(GLOBAL);
+    for _ in 0..N {
+        black_box(call(svc, request(uri, body)).await);
+    }
+    let stats = region.change();
+    println!(
+        "stack/{name}: {:.1} allocations, {:.0} bytes per request",
+        f64::from(u32::try_from(stats.allocations).unwrap_or(u32::MAX)) / f64::from(N),
+        f64::from(u32::try_from(stats.bytes_allocated).unwrap_or(u32::MAX)) / f64::from(N),
+    );
+}
+
 /// Checks a text reply: from the account to the sender, echoing the fixture's content.
 fn check_text_reply(fx: &Fixture, xml: &str) {
     let Message::Text(text) = Message::from_xml(xml).expect("the reply parses") else {
@@ -197,6 +221,13 @@ fn stack(c: &mut Criterion) {
             status.is_client_error(),
             "forged signature answered {status}"
         );
+    });
+
+    // Allocations of one request (after the warm-up above), averaged over a few.
+    rt.block_on(async {
+        count_allocations("safe, router", &safe, &safe_uri, &safe_body).await;
+        count_allocations("safe, service_fn", &safe_fn, &safe_uri, &safe_body).await;
+        count_allocations("plaintext, router", &plain, &plain_uri, &plain_body).await;
     });
 
     let mut group = c.benchmark_group("stack");

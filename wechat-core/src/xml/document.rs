@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memmem};
+use memchr::memchr;
+
+use super::scan::find;
 
 use super::{MAX_DEPTH, MAX_ELEMENTS, MAX_INPUT_BYTES};
 use crate::error::{Error, ErrorKind, Result};
@@ -223,7 +225,7 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_past(&mut self, from: usize, terminator: &[u8], reason: &'static str) -> Result<()> {
-        match memmem::find(&self.bytes()[from..], terminator) {
+        match find(&self.bytes()[from..], terminator) {
             Some(at) => {
                 self.pos = from + at + terminator.len();
                 Ok(())
@@ -243,7 +245,7 @@ impl<'a> Parser<'a> {
                 return Err(Error::xml(lt, "CDATA outside the root element"));
             }
             let start = lt + 9;
-            let Some(len) = memmem::find(&self.bytes()[start..], b"]]>") else {
+            let Some(len) = find(&self.bytes()[start..], b"]]>") else {
                 return Err(Error::xml(lt, "unterminated CDATA section"));
             };
             self.append_text(Cow::Borrowed(&self.input[start..start + len]));

@@ -28,6 +28,7 @@
 //! [`ErrorKind::XmlDoctype`]: crate::ErrorKind::XmlDoctype
 
 mod document;
+mod scan;
 mod write;
 
 pub use document::{Children, Document, Element};

@@ -22,6 +22,9 @@ use wechat_core::Reply;
 pub(crate) struct Run {
     state: Mutex<State>,
     done: Notify,
+    /// Whether retries may join (the retry cache is on): then every delivery gets a copy of the
+    /// reply; otherwise the one delivery takes it.
+    shared: bool,
 }
 
 #[derive(Debug)]
@@ -33,11 +36,22 @@ enum State {
 }
 
 impl Run {
-    /// A new run, with the waiter of the delivery that starts it.
+    /// A new run that retries may join, with the waiter of the delivery that starts it.
     pub(crate) fn start() -> (Arc<Self>, Waiter) {
+        Self::with_sharing(true)
+    }
+
+    /// A new run for one delivery only (no retry cache), which takes the reply instead of
+    /// copying it.
+    pub(crate) fn start_single() -> (Arc<Self>, Waiter) {
+        Self::with_sharing(false)
+    }
+
+    fn with_sharing(shared: bool) -> (Arc<Self>, Waiter) {
         let run = Arc::new(Self {
             state: Mutex::new(State::Running { waiting: 1 }),
             done: Notify::new(),
+            shared,
         });
         let waiter = Waiter {
             run: Arc::clone(&run),
@@ -49,6 +63,16 @@ impl Run {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent across a panic: every critical section is one assignment.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The reply of a finished run for a waiting delivery: a copy when retries may join, the
+    /// reply itself otherwise.
+    fn reply_for_waiter(&self, reply: &mut Reply) -> Reply {
+        if self.shared {
+            reply.clone()
+        } else {
+            std::mem::replace(reply, Reply::Success)
+        }
     }
 
     /// Joins the run as a retry: its reply when it is done, a waiter otherwise.
@@ -111,8 +135,8 @@ impl Waiter {
         loop {
             let mut notified = pin!(run.done.notified());
             notified.as_mut().enable();
-            let done = match &*run.lock() {
-                State::Done(reply) => Some(reply.clone()),
+            let done = match &mut *run.lock() {
+                State::Done(reply) => Some(run.reply_for_waiter(reply)),
                 State::Running { .. } => None,
             };
             if done.is_some() {
@@ -129,9 +153,19 @@ impl Waiter {
         }
     }
 
-    fn give_up(&mut self) -> Option<Reply> {
+    /// The reply, if the run is done: after the delivery drove the handler to its end itself,
+    /// without waiting for a notification.
+    pub(crate) fn take_if_done(&self) -> Option<Reply> {
         match &mut *self.run.lock() {
-            State::Done(reply) => Some(reply.clone()),
+            State::Done(reply) => Some(self.run.reply_for_waiter(reply)),
+            State::Running { .. } => None,
+        }
+    }
+
+    fn give_up(&mut self) -> Option<Reply> {
+        let run = Arc::clone(&self.run);
+        match &mut *run.lock() {
+            State::Done(reply) => Some(run.reply_for_waiter(reply)),
             State::Running { waiting } => {
                 *waiting -= 1;
                 self.registered = false;

@@ -122,21 +122,27 @@ impl Inner {
                 }
                 Join::Start(run, waiter) => (run, waiter),
             },
-            None => Run::start(),
+            None => Run::start_single(),
         };
         // Drive the handler here until it answers or the deadline passes; then it goes on in a
         // task of its own (so does it if this delivery is dropped).
         let mut work = Handoff::new(self.work(run, endpoint, msg, arrived));
-        match self.deadline {
-            None => (&mut work).await,
-            Some(d) => {
-                if tokio::time::timeout_at(arrived + d, &mut work)
-                    .await
-                    .is_err()
-                {
-                    work.detach();
-                }
+        let finished = match self.deadline {
+            None => {
+                (&mut work).await;
+                true
             }
+            Some(d) => tokio::time::timeout_at(arrived + d, &mut work)
+                .await
+                .is_ok(),
+        };
+        if finished {
+            // The common case: the handler answered here, in time.
+            if let Some(reply) = waiter.take_if_done() {
+                return reply;
+            }
+        } else {
+            work.detach();
         }
         self.wait(waiter, arrived).await
     }

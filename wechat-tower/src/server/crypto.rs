@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tower_layer::Layer;
 use tower_service::Service;
 use wechat_core::xml::Document;
@@ -73,7 +73,7 @@ pub type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send
 
 /// The shape of an encrypted envelope, so the reply goes back in the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Envelope {
+pub(crate) enum Envelope {
     Xml,
     Json,
 }
@@ -81,6 +81,131 @@ enum Envelope {
 /// Whether a body is JSON: its first non-blank byte is `{`.
 pub(crate) fn is_json(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A request body after [`open`]: as it came, or decrypted (and then its reply is sealed).
+pub(crate) enum Opened {
+    /// Plaintext mode, or a plaintext request in compatible mode.
+    Plain(Bytes),
+    /// A safe-mode request, decrypted.
+    Decrypted {
+        /// The message inside.
+        plaintext: Bytes,
+        /// The envelope it came in, for the reply.
+        envelope: Envelope,
+        /// The crypt of the account.
+        crypt: Arc<MsgCrypt>,
+    },
+}
+
+impl Opened {
+    /// The message bytes.
+    pub(crate) fn message(&self) -> &Bytes {
+        match self {
+            Self::Plain(bytes)
+            | Self::Decrypted {
+                plaintext: bytes, ..
+            } => bytes,
+        }
+    }
+}
+
+/// The request side of [`CryptoLayer`]: passes a plaintext body through, or checks
+/// `msg_signature` and decrypts, as the mode and `encrypt_type` ask.
+pub(crate) fn open(
+    config: &WechatConfig,
+    query: &VerifiedQuery,
+    body: Bytes,
+) -> Result<Opened, Rejection> {
+    let crypt = match (config.mode, &config.crypt, query.is_encrypted()) {
+        (Mode::Plaintext, _, _) | (Mode::Compatible, _, false) | (_, None, _) => {
+            return Ok(Opened::Plain(body));
+        }
+        (Mode::Safe, Some(_), false) => return Err(Rejection::MissingMsgSignature),
+        (_, Some(crypt), true) => crypt,
+    };
+    let envelope = if is_json(&body) {
+        Envelope::Json
+    } else {
+        Envelope::Xml
+    };
+    let plaintext = decrypt(crypt, query, &body, envelope)?;
+    Ok(Opened::Decrypted {
+        plaintext: Bytes::from(plaintext),
+        envelope,
+        crypt: Arc::clone(crypt),
+    })
+}
+
+fn decrypt(
+    crypt: &MsgCrypt,
+    query: &VerifiedQuery,
+    body: &[u8],
+    envelope: Envelope,
+) -> Result<String, Rejection> {
+    let Some(msg_signature) = query.msg_signature() else {
+        return Err(Rejection::MissingMsgSignature);
+    };
+    let (timestamp, nonce) = (query.timestamp(), query.nonce());
+    let result = match envelope {
+        Envelope::Xml => {
+            let doc = Document::parse_bytes(body).map_err(|_| Rejection::BadMessage)?;
+            let encrypt = doc
+                .root()
+                .child_text("Encrypt")
+                .ok_or(Rejection::MissingMsgSignature)?;
+            crypt.verify_and_decrypt(msg_signature, timestamp, nonce, encrypt)
+        }
+        Envelope::Json => {
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|_| Rejection::BadMessage)?;
+            let encrypt = value
+                .get("Encrypt")
+                .and_then(serde_json::Value::as_str)
+                .ok_or(Rejection::MissingMsgSignature)?;
+            crypt.verify_and_decrypt(msg_signature, timestamp, nonce, encrypt)
+        }
+    };
+    result.map_err(|err| match err.kind() {
+        ErrorKind::InvalidSignature => Rejection::InvalidMsgSignature,
+        _ => Rejection::DecryptFailed,
+    })
+}
+
+/// Whether a reply body goes back as it is: empty and `success` are never encrypted, as WeChat
+/// expects.
+pub(crate) fn passes_unsealed(reply: &[u8]) -> bool {
+    reply.is_empty() || reply == b"success"
+}
+
+/// The response side of [`CryptoLayer`]: encrypts and signs a reply with a fresh nonce and
+/// timestamp, in the envelope the request came in. Returns the body and its content type.
+pub(crate) fn seal(
+    crypt: &MsgCrypt,
+    config: &WechatConfig,
+    envelope: Envelope,
+    reply: &[u8],
+) -> Result<(Bytes, &'static str), Rejection> {
+    let reply = std::str::from_utf8(reply).map_err(|_| Rejection::HandlerFailed)?;
+    let timestamp = config.now().to_string();
+    let nonce = wechat_core::crypt::nonce();
+    match envelope {
+        Envelope::Xml => crypt
+            .encrypt_message(reply, &timestamp, &nonce)
+            .map(|xml| (Bytes::from(xml), "application/xml; charset=utf-8"))
+            .map_err(|_| Rejection::HandlerFailed),
+        Envelope::Json => {
+            let encrypt = crypt.encrypt(reply);
+            let signature = crypt.signature(&timestamp, &nonce, &encrypt);
+            let json = serde_json::json!({
+                "Encrypt": encrypt,
+                "MsgSignature": signature,
+                "TimeStamp": timestamp.parse::<u64>().unwrap_or_default(),
+                "Nonce": nonce,
+            });
+            Ok((Bytes::from(json.to_string()), "application/json"))
+        }
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Crypto<S>
@@ -122,119 +247,43 @@ where
                     &parsed
                 }
             };
-            let crypt = match (config.mode, &config.crypt, query.is_encrypted()) {
-                (Mode::Plaintext, _, _) | (Mode::Compatible, _, false) | (_, None, _) => {
+            let (plaintext, envelope, crypt) = match open(&config, query, bytes) {
+                Ok(Opened::Plain(bytes)) => {
                     return inner
                         .call(Request::from_parts(parts, Full::new(bytes)))
                         .await;
                 }
-                (Mode::Safe, Some(_), false) => {
-                    return Ok(Rejection::MissingMsgSignature.into_response());
-                }
-                (_, Some(crypt), true) => Arc::clone(crypt),
-            };
-            let envelope = if is_json(&bytes) {
-                Envelope::Json
-            } else {
-                Envelope::Xml
-            };
-            let plaintext = match decrypt(&crypt, query, &bytes, envelope) {
-                Ok(plaintext) => plaintext,
+                Ok(Opened::Decrypted {
+                    plaintext,
+                    envelope,
+                    crypt,
+                }) => (plaintext, envelope, crypt),
                 Err(rejection) => return Ok(rejection.into_response()),
             };
             parts.headers.remove(header::CONTENT_LENGTH);
             let res = inner
-                .call(Request::from_parts(
-                    parts,
-                    Full::new(Bytes::from(plaintext)),
-                ))
+                .call(Request::from_parts(parts, Full::new(plaintext)))
                 .await?;
-            Ok(encrypt_reply(&crypt, &config, res, envelope).await)
+            if res.status() != StatusCode::OK {
+                return Ok(res);
+            }
+            let (mut parts, body) = res.into_parts();
+            let Ok(reply) = read_limited(&HeaderMap::new(), body, usize::MAX).await else {
+                return Ok(Rejection::HandlerFailed.into_response());
+            };
+            if passes_unsealed(&reply) {
+                return Ok(Response::from_parts(parts, ResBody::from(reply)));
+            }
+            Ok(match seal(&crypt, &config, envelope, &reply) {
+                Ok((body, content_type)) => {
+                    parts.headers.remove(header::CONTENT_LENGTH);
+                    parts
+                        .headers
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                    Response::from_parts(parts, ResBody::from(body))
+                }
+                Err(rejection) => rejection.into_response(),
+            })
         })
     }
-}
-
-fn decrypt(
-    crypt: &MsgCrypt,
-    query: &VerifiedQuery,
-    body: &[u8],
-    envelope: Envelope,
-) -> Result<String, Rejection> {
-    let Some(msg_signature) = query.msg_signature.as_deref() else {
-        return Err(Rejection::MissingMsgSignature);
-    };
-    let result = match envelope {
-        Envelope::Xml => {
-            let doc = Document::parse_bytes(body).map_err(|_| Rejection::BadMessage)?;
-            let encrypt = doc
-                .root()
-                .child_text("Encrypt")
-                .ok_or(Rejection::MissingMsgSignature)?;
-            crypt.verify_and_decrypt(msg_signature, &query.timestamp, &query.nonce, encrypt)
-        }
-        Envelope::Json => {
-            let value: serde_json::Value =
-                serde_json::from_slice(body).map_err(|_| Rejection::BadMessage)?;
-            let encrypt = value
-                .get("Encrypt")
-                .and_then(serde_json::Value::as_str)
-                .ok_or(Rejection::MissingMsgSignature)?;
-            crypt.verify_and_decrypt(msg_signature, &query.timestamp, &query.nonce, encrypt)
-        }
-    };
-    result.map_err(|err| match err.kind() {
-        ErrorKind::InvalidSignature => Rejection::InvalidMsgSignature,
-        _ => Rejection::DecryptFailed,
-    })
-}
-
-/// Encrypts a successful, non-empty reply other than `success`; passes anything else through.
-async fn encrypt_reply<ResBody>(
-    crypt: &MsgCrypt,
-    config: &WechatConfig,
-    res: Response<ResBody>,
-    envelope: Envelope,
-) -> Response<ResBody>
-where
-    ResBody: Body + From<Bytes>,
-    ResBody::Error: Into<BoxError>,
-{
-    if res.status() != StatusCode::OK {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(collected) = body.collect().await else {
-        return Rejection::HandlerFailed.into_response();
-    };
-    let reply = collected.to_bytes();
-    if reply.is_empty() || reply.as_ref() == b"success" {
-        return Response::from_parts(parts, ResBody::from(reply));
-    }
-    let Ok(reply) = std::str::from_utf8(&reply) else {
-        return Rejection::HandlerFailed.into_response();
-    };
-    let timestamp = config.now().to_string();
-    let nonce = wechat_core::crypt::nonce();
-    let (body, content_type) = match envelope {
-        Envelope::Xml => match crypt.encrypt_message(reply, &timestamp, &nonce) {
-            Ok(xml) => (xml, "application/xml; charset=utf-8"),
-            Err(_) => return Rejection::HandlerFailed.into_response(),
-        },
-        Envelope::Json => {
-            let encrypt = crypt.encrypt(reply);
-            let signature = crypt.signature(&timestamp, &nonce, &encrypt);
-            let json = serde_json::json!({
-                "Encrypt": encrypt,
-                "MsgSignature": signature,
-                "TimeStamp": timestamp.parse::<u64>().unwrap_or_default(),
-                "Nonce": nonce,
-            });
-            (json.to_string(), "application/json")
-        }
-    };
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Response::from_parts(parts, ResBody::from(Bytes::from(body)))
 }

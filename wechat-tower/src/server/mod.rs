@@ -17,7 +17,7 @@ pub mod signature;
 pub mod xml;
 
 pub use crypto::{Crypto, CryptoLayer};
-pub use layer::WechatLayer;
+pub use layer::{Wechat, WechatLayer};
 pub use signature::{Signature, SignatureLayer, VerifiedQuery};
 pub use xml::{Xml, XmlLayer};
 

@@ -33,13 +33,14 @@
 //! # }
 //! ```
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, header};
 use http_body::Body;
 use http_body_util::Full;
 use tower_layer::Layer;
@@ -52,57 +53,123 @@ use crate::rejection::Rejection;
 
 /// The query parameters of a callback whose `signature` and `timestamp` were verified, left in
 /// the request extensions by [`SignatureLayer`] for the layers and handlers inside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
+///
+/// The values live in one buffer (one allocation per request, whatever the query holds).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct VerifiedQuery {
-    /// `timestamp`, seconds.
-    pub timestamp: String,
-    /// `nonce`.
-    pub nonce: String,
-    /// `openid` of the sender, when WeChat sends it.
-    pub openid: Option<String>,
-    /// `encrypt_type`: `aes` in safe (and encrypted compatible) mode.
-    pub encrypt_type: Option<String>,
-    /// `msg_signature`, in safe and compatible mode.
-    pub msg_signature: Option<String>,
+    /// The decoded values, one after another; the spans below index into it.
+    values: String,
+    timestamp: Span,
+    nonce: Span,
+    openid: Option<Span>,
+    encrypt_type: Option<Span>,
+    msg_signature: Option<Span>,
+}
+
+/// Where one value lies in [`VerifiedQuery::values`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
 }
 
 impl VerifiedQuery {
+    fn get(&self, span: Span) -> &str {
+        self.values.get(span.start..span.end).unwrap_or_default()
+    }
+
+    /// Appends a value to the buffer and returns where it lies.
+    fn push(&mut self, value: &str) -> Span {
+        let start = self.values.len();
+        self.values.push_str(value);
+        Span {
+            start,
+            end: self.values.len(),
+        }
+    }
+
+    /// `timestamp`, seconds.
+    #[must_use]
+    pub fn timestamp(&self) -> &str {
+        self.get(self.timestamp)
+    }
+
+    /// `nonce`.
+    #[must_use]
+    pub fn nonce(&self) -> &str {
+        self.get(self.nonce)
+    }
+
+    /// `openid` of the sender, when WeChat sends it.
+    #[must_use]
+    pub fn openid(&self) -> Option<&str> {
+        self.openid.map(|span| self.get(span))
+    }
+
+    /// `encrypt_type`: `aes` in safe (and encrypted compatible) mode.
+    #[must_use]
+    pub fn encrypt_type(&self) -> Option<&str> {
+        self.encrypt_type.map(|span| self.get(span))
+    }
+
+    /// `msg_signature`, in safe and compatible mode.
+    #[must_use]
+    pub fn msg_signature(&self) -> Option<&str> {
+        self.msg_signature.map(|span| self.get(span))
+    }
+
     /// Whether the body is encrypted (`encrypt_type=aes`).
     #[must_use]
     pub fn is_encrypted(&self) -> bool {
-        self.encrypt_type.as_deref() == Some("aes")
+        self.encrypt_type() == Some("aes")
     }
 }
 
-/// The raw query of a callback, before verification.
+impl std::fmt::Debug for VerifiedQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedQuery")
+            .field("timestamp", &self.timestamp())
+            .field("nonce", &self.nonce())
+            .field("openid", &self.openid())
+            .field("encrypt_type", &self.encrypt_type())
+            .field("msg_signature", &self.msg_signature())
+            .finish()
+    }
+}
+
+/// The raw query of a callback, before verification. Values borrow from the query unless they
+/// were percent-encoded.
 #[derive(Debug, Default)]
-pub(crate) struct CallbackQuery {
-    pub(crate) signature: Option<String>,
-    pub(crate) echostr: Option<String>,
+pub(crate) struct CallbackQuery<'q> {
+    signature: Option<Cow<'q, str>>,
+    echostr: Option<Cow<'q, str>>,
     pub(crate) fields: VerifiedQuery,
     has_timestamp: bool,
     has_nonce: bool,
 }
 
-impl CallbackQuery {
-    pub(crate) fn parse(query: Option<&str>) -> Self {
+impl<'q> CallbackQuery<'q> {
+    pub(crate) fn parse(query: Option<&'q str>) -> Self {
+        let query = query.unwrap_or_default();
         let mut out = Self::default();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        // The values are a part of the query, so its length bounds the buffer.
+        out.fields.values.reserve(query.len());
+        for (key, value) in pairs(query) {
+            let fields = &mut out.fields;
             match &*key {
-                "signature" => out.signature = Some(value.into_owned()),
+                "signature" => out.signature = Some(value),
+                "echostr" => out.echostr = Some(value),
                 "timestamp" => {
-                    out.fields.timestamp = value.into_owned();
+                    fields.timestamp = fields.push(&value);
                     out.has_timestamp = true;
                 }
                 "nonce" => {
-                    out.fields.nonce = value.into_owned();
+                    fields.nonce = fields.push(&value);
                     out.has_nonce = true;
                 }
-                "echostr" => out.echostr = Some(value.into_owned()),
-                "openid" => out.fields.openid = Some(value.into_owned()),
-                "encrypt_type" => out.fields.encrypt_type = Some(value.into_owned()),
-                "msg_signature" => out.fields.msg_signature = Some(value.into_owned()),
+                "openid" => fields.openid = Some(fields.push(&value)),
+                "encrypt_type" => fields.encrypt_type = Some(fields.push(&value)),
+                "msg_signature" => fields.msg_signature = Some(fields.push(&value)),
                 _ => {}
             }
         }
@@ -115,12 +182,75 @@ impl CallbackQuery {
             return Err(Rejection::MissingSignature);
         };
         let q = &self.fields;
-        if !signature::verify(sig, &[config.token.expose(), &q.timestamp, &q.nonce]) {
+        if !signature::verify(sig, &[config.token.expose(), q.timestamp(), q.nonce()]) {
             return Err(Rejection::InvalidSignature);
         }
-        replay::check_timestamp(&q.timestamp, config.now(), config.window_secs)
+        replay::check_timestamp(q.timestamp(), config.now(), config.window_secs)
             .map_err(|_| Rejection::StaleTimestamp)
     }
+}
+
+/// The `key=value` pairs of a query. A pair without `%` or `+` (all of WeChat's: hex signatures,
+/// digits, open ids) is borrowed as it is; only the others go through `form_urlencoded`'s
+/// decoding, which costs more than the rest of the signature check.
+fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    let mut rest = query;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let end = memchr::memchr(b'&', rest.as_bytes()).unwrap_or(rest.len());
+            let pair = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if pair.is_empty() {
+                continue;
+            }
+            if memchr::memchr2(b'%', b'+', pair.as_bytes()).is_some() {
+                return form_urlencoded::parse(pair.as_bytes()).next();
+            }
+            return Some(match memchr::memchr(b'=', pair.as_bytes()) {
+                Some(eq) => (Cow::Borrowed(&pair[..eq]), Cow::Borrowed(&pair[eq + 1..])),
+                None => (Cow::Borrowed(pair), Cow::Borrowed("")),
+            });
+        }
+    })
+}
+
+/// What a verified callback asks for.
+pub(crate) enum Admission {
+    /// The GET handshake: answer `echostr`.
+    Handshake(Bytes),
+    /// A POST push, to be read and handled.
+    Push(VerifiedQuery),
+}
+
+/// The checks of [`SignatureLayer`] on a request's method and query, before its body is read.
+pub(crate) fn admit(
+    config: &WechatConfig,
+    method: &Method,
+    query: Option<&str>,
+) -> Result<Admission, Rejection> {
+    let query = CallbackQuery::parse(query);
+    query.verify(config)?;
+    match *method {
+        Method::GET => match query.echostr {
+            Some(echostr) => Ok(Admission::Handshake(Bytes::from(echostr.into_owned()))),
+            None => Err(Rejection::MissingEchostr),
+        },
+        Method::POST => Ok(Admission::Push(query.fields)),
+        _ => Err(Rejection::MethodNotAllowed),
+    }
+}
+
+/// The answer to the handshake: `echostr`, as plain text.
+pub(crate) fn handshake_response<B: From<Bytes>>(echostr: Bytes) -> Response<B> {
+    let mut res = Response::new(B::from(echostr));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
 }
 
 /// Verifies callback signatures; see the [module docs](self).
@@ -179,43 +309,70 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let reject =
-            |r: Rejection| -> Self::Future { Box::pin(async move { Ok(r.into_response()) }) };
-        let query = CallbackQuery::parse(req.uri().query());
-        if let Err(rejection) = query.verify(&self.config) {
-            return reject(rejection);
-        }
-        match *req.method() {
-            Method::GET => match query.echostr {
-                Some(echostr) => {
-                    let mut res = Response::new(ResBody::from(Bytes::from(echostr)));
-                    res.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-                    );
-                    *res.status_mut() = StatusCode::OK;
-                    Box::pin(async move { Ok(res) })
-                }
-                None => reject(Rejection::MissingEchostr),
-            },
-            Method::POST => {
-                // Call the service that poll_ready made ready; leave a fresh clone in its place.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let limit = self.config.body_limit;
-                Box::pin(async move {
-                    let (mut parts, body) = req.into_parts();
-                    let bytes = match read_limited(&parts.headers, body, limit).await {
-                        Ok(bytes) => bytes,
-                        Err(rejection) => return Ok(rejection.into_response()),
-                    };
-                    parts.extensions.insert(query.fields);
-                    inner
-                        .call(Request::from_parts(parts, Full::new(bytes)))
-                        .await
-                })
+        let query = match admit(&self.config, req.method(), req.uri().query()) {
+            Ok(Admission::Push(query)) => query,
+            Ok(Admission::Handshake(echostr)) => {
+                let res = handshake_response(echostr);
+                return Box::pin(async move { Ok(res) });
             }
-            _ => reject(Rejection::MethodNotAllowed),
+            Err(rejection) => return Box::pin(async move { Ok(rejection.into_response()) }),
+        };
+        // Call the service that poll_ready made ready; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let limit = self.config.body_limit;
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            let bytes = match read_limited(&parts.headers, body, limit).await {
+                Ok(bytes) => bytes,
+                Err(rejection) => return Ok(rejection.into_response()),
+            };
+            parts.extensions.insert(query);
+            inner
+                .call(Request::from_parts(parts, Full::new(bytes)))
+                .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    /// `pairs` agrees with `form_urlencoded::parse` on plain, encoded and odd queries.
+    #[test]
+    fn pairs_decode_as_form_urlencoded_does() {
+        let queries = [
+            "",
+            "a=1&b=2",
+            "signature=abc&timestamp=1700000000&nonce=42&openid=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "echostr=a%2Bb%3D%3D&x=y+z",
+            "&&a&=b&c=&d==e&",
+            "k%20ey=v%C3%A9&bad=%ZZ&utf=%FF",
+            "+=+&%=%",
+        ];
+        for query in queries {
+            let ours: Vec<_> = pairs(query).collect();
+            let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+            assert_eq!(ours, theirs, "{query}");
+        }
+        // And on every query of up to 5 bytes over the bytes that matter.
+        let alphabet = b"a=&%+2F";
+        let mut query = Vec::new();
+        for len in 0..=5u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                query.clear();
+                for _ in 0..len {
+                    query.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                let query = std::str::from_utf8(&query).unwrap_or_default();
+                let ours: Vec<_> = pairs(query).collect();
+                let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+                assert_eq!(ours, theirs, "{query}");
+            }
         }
     }
 }

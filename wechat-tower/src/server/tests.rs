@@ -345,11 +345,10 @@ async fn signature_layer_hands_the_verified_query_inward() {
     let uri = format!("/wechat?{}&openid=oUser", query("1700000000", "n9"));
     svc.oneshot(post(&uri, "x")).await.unwrap();
     let query = seen.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        (query.timestamp.as_str(), query.nonce.as_str()),
-        ("1700000000", "n9")
-    );
-    assert_eq!(query.openid.as_deref(), Some("oUser"));
+    assert_eq!((query.timestamp(), query.nonce()), ("1700000000", "n9"));
+    assert_eq!(query.openid(), Some("oUser"));
+    assert_eq!(query.msg_signature(), None);
+    assert!(!query.is_encrypted());
 }
 
 /// A service that panics when called without a successful `poll_ready` first.
@@ -424,10 +423,158 @@ impl Service<Message> for NeverReady {
 
 #[tokio::test]
 async fn an_inner_service_that_is_not_ready_gives_500_without_being_called() {
-    let svc = WechatLayer::new(plain_config()).layer(NeverReady);
+    let fused = WechatLayer::new(plain_config()).layer(NeverReady);
+    let stacked = SignatureLayer::new(plain_config())
+        .layer(CryptoLayer::new(plain_config()).layer(XmlLayer::new().layer(NeverReady)));
     let uri = format!("/wechat?{}", query("1700000000", "n"));
     assert_eq!(
-        rejection_of(svc, post(&uri, text_xml("x"))).await,
+        rejection_of(fused, post(&uri, text_xml("x"))).await,
         Some(Rejection::HandlerFailed)
     );
+    assert_eq!(
+        rejection_of(stacked, post(&uri, text_xml("x"))).await,
+        Some(Rejection::HandlerFailed)
+    );
+}
+
+/// A handler for the equivalence test: echoes text, answers `success` to "quiet", fails on
+/// "fail", and answers an unwritable news reply (9 articles) to "news".
+fn varied()
+-> impl Service<Message, Response = Reply, Error = std::io::Error, Future: Send> + Clone + Send + 'static
+{
+    service_fn(|msg: Message| async move {
+        match msg {
+            Message::Text(t) if t.content == "quiet" => Ok(Reply::Success),
+            Message::Text(t) if t.content == "fail" => Err(std::io::Error::other("boom")),
+            Message::Text(t) if t.content == "news" => {
+                Ok(Reply::News(vec![wechat_core::reply::Article::default(); 9]))
+            }
+            Message::Text(t) => Ok(Reply::text(format!("echo: {}", t.content))),
+            _ => Ok(Reply::Success),
+        }
+    })
+}
+
+/// What a response says, with an encrypted reply opened (its nonce and prefix are random).
+async fn outcome(
+    res: Response<Full<Bytes>>,
+    sim: &crate::test_util::Simulator,
+) -> (StatusCode, Option<String>, Option<Rejection>, String) {
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let rejection = res.extensions().get::<Rejection>().copied();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let text = match sim.read_reply(&body) {
+        Ok(opened) if body.windows(7).any(|w| w == b"Encrypt") => format!("opened: {opened}"),
+        _ => String::from_utf8(body.to_vec()).unwrap(),
+    };
+    (status, content_type, rejection, text)
+}
+
+#[tokio::test]
+async fn wechat_layer_answers_exactly_as_the_three_layers_stacked() {
+    use crate::test_util::{Simulator, messages};
+
+    let text = |content: &str| messages::text("gh_account", "oUser", content, 1);
+    let configs = [
+        ("plaintext", plain_config(), Simulator::plaintext(TOKEN)),
+        (
+            "safe",
+            safe_config(),
+            Simulator::safe(TOKEN, KEY, APPID).unwrap(),
+        ),
+        (
+            "safe, JSON",
+            safe_config(),
+            Simulator::safe(TOKEN, KEY, APPID).unwrap().json(true),
+        ),
+        (
+            "compatible",
+            WechatConfig::compatible(TOKEN, KEY, APPID)
+                .unwrap()
+                .clock(|| NOW),
+            Simulator::safe(TOKEN, KEY, APPID).unwrap(),
+        ),
+    ];
+    let mut compared = 0;
+    for (mode, config, sim) in configs {
+        let sim = sim.clock(|| NOW);
+        let config = Arc::new(config.body_limit(2048));
+        let fused = WechatLayer::new(Arc::clone(&config)).layer(varied());
+        let stacked = tower::ServiceBuilder::new()
+            .layer(SignatureLayer::new(Arc::clone(&config)))
+            .layer(CryptoLayer::new(Arc::clone(&config)))
+            .layer(XmlLayer::new().body_limit(2048).clock(|| NOW))
+            .service(varied());
+
+        let push = |xml: &str| sim.push("/wechat", xml);
+        let with_uri = |req: Request<Full<Bytes>>, f: &dyn Fn(&str) -> String| {
+            let (mut parts, body) = req.into_parts();
+            parts.uri = f(&parts.uri.to_string()).parse().unwrap();
+            Request::from_parts(parts, body)
+        };
+        let with_body = |req: Request<Full<Bytes>>, body: &str| {
+            let (parts, _) = req.into_parts();
+            Request::from_parts(parts, Full::new(Bytes::from(body.to_owned())))
+        };
+        let requests = vec![
+            sim.handshake("/wechat", "echo-me"),
+            with_uri(sim.handshake("/wechat", "x"), &|u| {
+                u.replace("&echostr=x", "")
+            }),
+            with_uri(push(&text("hi")), &|u| {
+                u.replace("signature=", "signature=0")
+            }),
+            with_uri(push(&text("hi")), &|u| u.replace("&nonce=", "&nonce=0")),
+            with_uri(push(&text("hi")), &|u| {
+                u.split('?').next().unwrap().to_owned()
+            }),
+            with_uri(push(&text("hi")), &|u| {
+                u.replace("msg_signature=", "msg_signature=0")
+            }),
+            with_uri(push(&text("hi")), &|u| u.replace("&encrypt_type=aes", "")),
+            {
+                let (mut parts, body) = push(&text("hi")).into_parts();
+                parts.method = http::Method::PUT;
+                Request::from_parts(parts, body)
+            },
+            push(&text("hi")),
+            push(&text("你好 <&> ]]>")),
+            push(&text("quiet")),
+            push(&text("fail")),
+            push(&text("news")),
+            push(&text(&"x".repeat(3000))),
+            push(&messages::event("gh_account", "oUser", "subscribe", None)),
+            push("<xml><ToUserName>gh</ToUserName></xml>"),
+            push("<!DOCTYPE x [<!ENTITY a \"b\">]><xml/>"),
+            push("not xml"),
+            push("{\"ToUserName\": 1}"),
+            with_body(
+                push(&text("hi")),
+                "<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>",
+            ),
+            with_body(push(&text("hi")), &"y".repeat(4096)),
+        ];
+        for req in requests {
+            let described = format!("{mode}: {} {}", req.method(), req.uri());
+            let (parts, body) = req.into_parts();
+            let copy = Request::from_parts(parts.clone(), body.clone());
+            let a = outcome(fused.clone().oneshot(copy).await.unwrap(), &sim).await;
+            let b = outcome(
+                stacked
+                    .clone()
+                    .oneshot(Request::from_parts(parts, body))
+                    .await
+                    .unwrap(),
+                &sim,
+            )
+            .await;
+            assert_eq!(a, b, "{described}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4 * 21);
 }

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, header};
 use http_body::Body;
 use http_body_util::Full;
 use tower_layer::Layer;
@@ -75,11 +75,6 @@ impl XmlLayer {
     /// The clock for the replies' `CreateTime`.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    pub(crate) fn clock_arc(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 }
@@ -179,69 +174,129 @@ where
                 Ok(bytes) => bytes,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            let json = is_json(&bytes);
-            let parsed = if json {
-                message_from_json(&bytes)
-            } else {
-                Message::from_bytes(&bytes).map_err(|err| {
-                    tracing::debug!(%err, "malformed message");
-                    Rejection::BadMessage
-                })
-            };
-            let message = match parsed {
-                Ok(message) => message,
+            let (message, format) = match parse(&bytes) {
+                Ok(parsed) => parsed,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            let to_user = message.header().from_user_name.clone();
-            let from_user = message.header().to_user_name.clone();
-            let reply = match inner.call(message).await {
+            let address = ReplyAddress::of(&message);
+            let reply = match call_handler(&mut inner, message).await {
                 Ok(reply) => reply,
-                Err(err) => {
-                    let err: BoxError = err.into();
-                    tracing::error!(%err, "message handler service failed");
-                    return Ok(Rejection::HandlerFailed.into_response());
-                }
+                Err(rejection) => return Ok(rejection.into_response()),
             };
-            Ok(write_reply(
-                &reply,
-                &to_user,
-                &from_user,
-                clock.now_secs(),
-                json,
-            ))
+            Ok(
+                match write_reply(&reply, &address, clock.now_secs(), format) {
+                    Ok((body, content_type)) => reply_response(body, content_type),
+                    Err(rejection) => rejection.into_response(),
+                },
+            )
         })
     }
 }
 
-fn write_reply(
+/// The format of a push, which its reply keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// XML, as Official Accounts and most Mini Programs push.
+    Xml,
+    /// JSON, for Mini Program message push configured so (数据格式 JSON).
+    Json,
+}
+
+/// The request side of [`XmlLayer`]: a message from its XML or JSON bytes (400 when malformed).
+pub(crate) fn parse(bytes: &[u8]) -> Result<(Message, Format), Rejection> {
+    if is_json(bytes) {
+        Ok((message_from_json(bytes)?, Format::Json))
+    } else {
+        let message = Message::from_bytes(bytes).map_err(|err| {
+            tracing::debug!(%err, "malformed message");
+            Rejection::BadMessage
+        })?;
+        Ok((message, Format::Xml))
+    }
+}
+
+/// Whom a reply goes to and from: the sender and the account of the message, swapped. Kept in
+/// one buffer, since the message itself goes to the handler.
+pub(crate) struct ReplyAddress {
+    /// The sender's open id, then the account's id.
+    names: String,
+    split: usize,
+}
+
+impl ReplyAddress {
+    pub(crate) fn of(message: &Message) -> Self {
+        let header = message.header();
+        let mut names =
+            String::with_capacity(header.from_user_name.len() + header.to_user_name.len());
+        names.push_str(&header.from_user_name);
+        names.push_str(&header.to_user_name);
+        Self {
+            names,
+            split: header.from_user_name.len(),
+        }
+    }
+
+    /// The sender, whom the reply goes to.
+    fn recipient(&self) -> &str {
+        self.names.get(..self.split).unwrap_or_default()
+    }
+
+    /// The account, which the reply comes from.
+    fn sender(&self) -> &str {
+        self.names.get(self.split..).unwrap_or_default()
+    }
+}
+
+/// Calls the message service; its failure is logged and becomes a 500 (so WeChat retries).
+pub(crate) async fn call_handler<S>(inner: &mut S, message: Message) -> Result<Reply, Rejection>
+where
+    S: Service<Message, Response = Reply>,
+    S::Error: Into<BoxError>,
+{
+    inner.call(message).await.map_err(|err| {
+        let err: BoxError = err.into();
+        tracing::error!(%err, "message handler service failed");
+        Rejection::HandlerFailed
+    })
+}
+
+/// The response side of [`XmlLayer`]: a reply as its body and content type; [`Reply::Success`]
+/// is the literal `success`.
+pub(crate) fn write_reply(
     reply: &Reply,
-    to_user: &str,
-    from_user: &str,
+    address: &ReplyAddress,
     now: u64,
-    json: bool,
-) -> Response<Full<Bytes>> {
-    let (body, content_type) = if matches!(reply, Reply::Success) {
-        (Some("success".to_owned()), "text/plain; charset=utf-8")
-    } else if json {
-        (
+    format: Format,
+) -> Result<(Bytes, &'static str), Rejection> {
+    let (to_user, from_user) = (address.recipient(), address.sender());
+    let (body, content_type) = match (reply, format) {
+        (Reply::Success, _) => return Ok((Bytes::from_static(b"success"), TEXT)),
+        (_, Format::Json) => (
             reply_to_json(reply, to_user, from_user, now),
             "application/json",
-        )
-    } else {
-        (
+        ),
+        (_, Format::Xml) => (
             reply.to_xml(to_user, from_user, now).ok(),
             "application/xml; charset=utf-8",
-        )
+        ),
     };
-    let Some(body) = body else {
-        tracing::error!(
-            ?reply,
-            "reply cannot be written (a news reply needs 1 to 8 articles)"
-        );
-        return Rejection::HandlerFailed.into_response();
-    };
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    *res.status_mut() = StatusCode::OK;
+    match body {
+        Some(body) => Ok((Bytes::from(body), content_type)),
+        None => {
+            tracing::error!(
+                ?reply,
+                "reply cannot be written (a news reply needs 1 to 8 articles)"
+            );
+            Err(Rejection::HandlerFailed)
+        }
+    }
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A 200 response with this body and content type.
+pub(crate) fn reply_response(body: Bytes, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body));
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
