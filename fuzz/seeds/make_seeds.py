@@ -46,3 +46,23 @@ for f in ["text.xml", "event_click.xml", "event_subscribe_qrscene.xml", "event_p
     write("decrypt_message", "framed_" + f.replace(".xml", ".bin"), b"\x07" + random + data)
 # Path D edge: a framed empty message (only random, length 0 and the app id).
 write("decrypt_message", "framed_empty.bin", b"\x07" + random)
+
+# miniprogram_decrypt: path A (key ‖ iv ‖ ciphertext of each decrypt vector: decrypts), path B
+# (mode 0x01 = PKCS#7-padded plaintext under the official key and IV; the official plaintext
+# decrypts, the others stop at the watermark), path C (session_key, iv, encryptedData, appid and
+# rawData strings, one per line).
+import base64  # noqa: E402
+
+mp = json.load(open(os.path.join(shared, "vectors", "miniprogram_decrypt.json"), encoding="utf-8"))
+for v in mp["decrypt_vectors"]:
+    raw = b"".join(base64.b64decode(v[k]) for k in ("session_key", "iv", "encrypted_data"))
+    write("miniprogram_decrypt", "a_" + v["id"] + ".bin", raw)
+    write("miniprogram_decrypt", "b_" + v["id"] + ".bin", b"\x01" + v["expected_plaintext"].encode())
+    lines = [v["session_key"], v["iv"], v["encrypted_data"], v["appid"], "{}"]
+    write("miniprogram_decrypt", "c_" + v["id"] + ".txt", "\n".join(lines).encode())
+write("miniprogram_decrypt", "b_no_watermark.bin", b'\x01{"openId":"o"}')
+write("miniprogram_decrypt", "b_other_appid.bin",
+      b'\x01{"watermark":{"timestamp":1,"appid":"wx0000000000000000"}}')
+for v in mp["raw_data_signature_vectors"]:
+    lines = [v["session_key"], "", "", "", v["raw_data"]]
+    write("miniprogram_decrypt", "c_" + v["id"] + ".txt", "\n".join(lines).encode())

@@ -29,7 +29,7 @@ pub enum ErrorKind {
     InvalidAesKey,
     /// `signature` or `msg_signature` does not match.
     InvalidSignature,
-    /// The `Encrypt` payload is not valid base64.
+    /// An encrypted payload (`Encrypt`, Mini Program `encryptedData`) is not valid base64.
     InvalidBase64,
     /// The ciphertext is empty or not a whole number of AES blocks.
     InvalidCiphertext,
@@ -37,7 +37,8 @@ pub enum ErrorKind {
     InvalidPadding,
     /// The length prefix of a decrypted payload does not fit the payload.
     InvalidLength,
-    /// The decrypted payload belongs to another app id (receive id).
+    /// The decrypted payload belongs to another app id (the receive id of safe mode, the
+    /// `watermark.appid` of Mini Program data).
     AppIdMismatch,
     /// Text that must be UTF-8 is not.
     InvalidUtf8,
@@ -66,6 +67,12 @@ pub enum ErrorKind {
     InvalidField(&'static str),
     /// A news reply must carry 1 to 8 articles.
     ArticleCount(usize),
+    /// A Mini Program `session_key` is not base64 of 16 bytes.
+    InvalidSessionKey,
+    /// The `iv` of Mini Program `encryptedData` is not base64 of 16 bytes.
+    InvalidIv,
+    /// Decrypted Mini Program data is not a JSON object.
+    InvalidJson,
 }
 
 impl Error {
@@ -128,6 +135,11 @@ impl fmt::Display for Error {
             ErrorKind::ArticleCount(n) => {
                 write!(f, "a news reply carries 1 to 8 articles, not {n}")
             }
+            ErrorKind::InvalidSessionKey => {
+                f.write_str("invalid session_key: expected base64 of 16 bytes")
+            }
+            ErrorKind::InvalidIv => f.write_str("invalid iv: expected base64 of 16 bytes"),
+            ErrorKind::InvalidJson => f.write_str("decrypted data is not a JSON object"),
         }
     }
 }

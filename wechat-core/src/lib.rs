@@ -11,6 +11,8 @@
 //! | [`reply`] | passive replies with the exact XML WeChat accepts: [`Reply`] |
 //! | [`xml`] | the small, hardened XML reader behind both (no DOCTYPE, bounded depth and size) |
 //! | [`jssdk`] | the JS-SDK signature for `wx.config`: [`jssdk::JsSdkConfig`] |
+//! | [`miniprogram`] | Mini Program open data (开放数据): `encryptedData` decryption with the watermark checked, `rawData` signatures |
+//! | [`pay`] | WeChat Pay (微信支付): v2 sign, orders, pay parameters, pay and refund notifications; v3 notifications |
 //! | [`replay`] | the timestamp window against replayed requests |
 //! | [`secret`] | secrets whose `Debug` is redacted |
 //!
@@ -51,6 +53,8 @@ pub mod crypt;
 mod error;
 pub mod jssdk;
 pub mod message;
+pub mod miniprogram;
+pub mod pay;
 pub mod replay;
 pub mod reply;
 pub mod secret;

@@ -65,6 +65,11 @@ secret_type!(
     PayKey
 );
 secret_type!(
+    /// The WeChat Pay APIv3 key (APIv3 密钥): 32 ASCII characters, the AES-256-GCM key of v3
+    /// notification resources.
+    ApiV3Key
+);
+secret_type!(
     /// An `access_token` for WeChat's server APIs.
     AccessToken
 );
@@ -99,6 +104,7 @@ mod tests {
                 "SessionKey([redacted])",
             ),
             (format!("{:?}", PayKey::new("pk")), "PayKey([redacted])"),
+            (format!("{:?}", ApiV3Key::new("v3")), "ApiV3Key([redacted])"),
             (
                 format!("{:?}", AccessToken::new("at")),
                 "AccessToken([redacted])",

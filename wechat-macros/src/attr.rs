@@ -45,6 +45,9 @@ pub(crate) enum Route {
     EventKey(&'static str, LitStr),
     /// `fallback`: `Route::fallback`.
     Fallback,
+    /// `pay = "notify"` / `pay = "refund"`: a slot of `PayNotify` (by the type of the first
+    /// argument, which the kind's check pins), not a router route.
+    Pay,
 }
 
 /// An argument as written: its name (for spans) and value.
@@ -209,9 +212,7 @@ impl Raw {
 
         let msg_kind = msg.as_ref().and_then(|a| check_msg(&a.value, errors));
         let event_kind = event.as_ref().and_then(|a| check_event(&a.value, errors));
-        if let Some(pay) = &pay {
-            check_pay(pay, errors);
-        }
+        let pay_kind = pay.as_ref().and_then(|a| check_pay(&a.value, errors));
 
         // `key` goes with an event that carries an EventKey.
         if let Some(key) = &key {
@@ -297,7 +298,15 @@ impl Raw {
             return None;
         }
 
-        let summary = summary(&msg, &event, &key, &keyword, &prefix, fallback.is_some());
+        let summary = summary(
+            &msg,
+            &event,
+            &pay,
+            &key,
+            &keyword,
+            &prefix,
+            fallback.is_some(),
+        );
         let state = state.map(|s| s.value);
         let spec = |route, kind: &'static Kind, state| Spec {
             route,
@@ -320,6 +329,9 @@ impl Raw {
                 None => Route::Event(kind.name),
             };
             return Some(spec(route, kind, state));
+        }
+        if let Some(kind) = pay_kind {
+            return Some(spec(Route::Pay, kind, state));
         }
         if fallback.is_some() {
             return Some(Spec {
@@ -381,18 +393,21 @@ fn check_event(lit: &LitStr, errors: &mut Errors) -> Option<&'static Kind> {
     None
 }
 
-/// `pay = ".."`: the form is fixed, the handlers come with the `pay` feature.
-fn check_pay(pay: &Arg<LitStr>, errors: &mut Errors) {
-    let name = pay.value.value();
-    let message = if PAYS.contains(&name.as_str()) {
-        format!(
-            "WeChat Pay handlers arrive with the `pay` feature of wechat-tower, which is not released yet: \
-             `pay = \"{name}\"` is reserved for them"
-        )
-    } else {
-        unknown("WeChat Pay notification", &name, PAYS.iter().copied())
-    };
-    errors.push(syn::Error::new(pay.value.span(), message));
+/// `pay = ".."`: one of [`PAYS`].
+fn check_pay(lit: &LitStr, errors: &mut Errors) -> Option<&'static Kind> {
+    let name = lit.value();
+    if let Some(kind) = kinds::find(PAYS, &name) {
+        return Some(kind);
+    }
+    errors.push(syn::Error::new(
+        lit.span(),
+        unknown(
+            "WeChat Pay notification",
+            &name,
+            PAYS.iter().map(|k| k.name),
+        ),
+    ));
+    None
 }
 
 /// "unknown message type `txet`: did you mean `text`? expected one of text, image, ..."
@@ -420,13 +435,14 @@ fn unknown_argument(name: &str) -> String {
 fn summary(
     msg: &Option<Arg<LitStr>>,
     event: &Option<Arg<LitStr>>,
+    pay: &Option<Arg<LitStr>>,
     key: &Option<Arg<LitStr>>,
     keyword: &Option<Arg<LitStr>>,
     prefix: &Option<Arg<LitStr>>,
     fallback: bool,
 ) -> String {
     let mut parts = Vec::new();
-    for (name, arg) in [("msg", msg), ("event", event), ("key", key)] {
+    for (name, arg) in [("msg", msg), ("event", event), ("pay", pay), ("key", key)] {
         if let Some(arg) = arg {
             parts.push(format!("{name} = {:?}", arg.value.value()));
         }
@@ -475,6 +491,13 @@ mod tests {
         let spec = parse(quote!(fallback)).unwrap();
         assert!(matches!(spec.route, Route::Fallback));
         assert_eq!(spec.check, "Fallback");
+        for kind in PAYS {
+            let name = kind.name;
+            let spec = parse(quote!(pay = #name)).unwrap();
+            assert!(matches!(spec.route, Route::Pay));
+            assert_eq!(spec.check, kind.check);
+            assert_eq!(spec.summary, format!("pay = {name:?}"));
+        }
         let spec = parse(quote!(msg = "text", state = AppState)).unwrap();
         assert!(spec.state.is_some());
     }
@@ -502,7 +525,10 @@ mod tests {
             err(quote!(msg = "text", keyword = "a", prefix = "b")).contains("cannot go together")
         );
         assert!(err(quote!(msg = "text", prefix = "")).contains("empty `prefix`"));
-        assert!(err(quote!(pay = "notify")).contains("arrive with the `pay` feature"));
+        assert!(
+            err(quote!(pay = "notify", key = "K")).contains("`key` goes with `event = \"..\"`")
+        );
+        assert!(err(quote!(pay = "refund", msg = "text")).contains("cannot go with `pay`"));
         assert!(err(quote!(pay = "notfy")).contains("did you mean `notify`?"));
         assert!(err(quote!(fallback = "yes")).contains("takes no value"));
         assert!(err(quote!(msg = text)).contains("expected string literal"));

@@ -156,12 +156,32 @@ impl<'a> Handler<'a> {
             ReturnType::Default => None,
         };
         let reply = output.filter(|ty| nameable(ty));
+        // A message handler mounts on a `Router`; a pay handler in a slot of `PayNotify`. The
+        // traits differ, the shape does not.
+        let pay = matches!(spec.route, Route::Pay);
+        let (mount_trait, target, from_message, from_context, into_reply) = if pay {
+            (
+                format_ident!("MountPayHandler"),
+                format_ident!("PayNotifyBuilder"),
+                format_ident!("FromNotification"),
+                format_ident!("FromPayContext"),
+                format_ident!("IntoPayOutcome"),
+            )
+        } else {
+            (
+                format_ident!("MountHandler"),
+                format_ident!("Router"),
+                format_ident!("FromMessage"),
+                format_ident!("FromContext"),
+                format_ident!("IntoReply"),
+            )
+        };
         let defer = |ty: &Type| quote!(<__wechat_S as ::wechat_tower::__private::Defer<#ty>>::Is);
         let message_bound = defer(message);
         let extractor_bounds = extractors.iter().map(|ty| defer(ty));
         let reply_bound = reply.map(|ty| {
             let ty = defer(ty);
-            quote!(#ty: ::wechat_tower::__private::IntoReply,)
+            quote!(#ty: ::wechat_tower::__private::#into_reply,)
         });
 
         // The closure the router calls: the body's future, boxed. Its `Send` bound reports a
@@ -173,17 +193,27 @@ impl<'a> Handler<'a> {
         let body_future = quote_spanned! {at(name.span())=>
             ::wechat_tower::__private::boxed(Self::call(#msg_arg, #(#args),*))
         };
-        let route = route(&spec.route);
         // What is left for the router's `Handler` bound to find (an `impl Trait` output that is
         // not `IntoReply`) is reported on the output type.
         let mount_span = output.map_or_else(|| name.span(), Spanned::span);
-        let mount = quote_spanned! {at(mount_span)=>
-            ::wechat_tower::__private::mount(
-                __wechat_router,
-                #route,
-                self,
-                |#msg_arg: #message, #(#args: #extractors),*| #body_future,
-            )
+        let mount = if pay {
+            quote_spanned! {at(mount_span)=>
+                ::wechat_tower::__private::mount_pay(
+                    __wechat_router,
+                    self,
+                    |#msg_arg: #message, #(#args: #extractors),*| #body_future,
+                )
+            }
+        } else {
+            let route = route(&spec.route);
+            quote_spanned! {at(mount_span)=>
+                ::wechat_tower::__private::mount(
+                    __wechat_router,
+                    #route,
+                    self,
+                    |#msg_arg: #message, #(#args: #extractors),*| #body_future,
+                )
+            }
         };
 
         let check = format_ident!("{}", spec.check);
@@ -210,19 +240,19 @@ impl<'a> Handler<'a> {
 
             #(#cfgs)*
             #[allow(non_camel_case_types)]
-            impl<__wechat_S> ::wechat_tower::__private::MountHandler<__wechat_S> for #name
+            impl<__wechat_S> ::wechat_tower::__private::#mount_trait<__wechat_S> for #name
             where
                 __wechat_S: ::wechat_tower::__private::Send + ::wechat_tower::__private::Sync + 'static,
-                #message_bound: ::wechat_tower::__private::FromMessage,
-                #(#extractor_bounds: ::wechat_tower::__private::FromContext<__wechat_S>
+                #message_bound: ::wechat_tower::__private::#from_message,
+                #(#extractor_bounds: ::wechat_tower::__private::#from_context<__wechat_S>
                     + ::wechat_tower::__private::Send
                     + 'static,)*
                 #reply_bound
             {
                 fn mount(
                     self,
-                    __wechat_router: ::wechat_tower::__private::Router<__wechat_S>,
-                ) -> ::wechat_tower::__private::Router<__wechat_S> {
+                    __wechat_router: ::wechat_tower::__private::#target<__wechat_S>,
+                ) -> ::wechat_tower::__private::#target<__wechat_S> {
                     #mount
                 }
             }
@@ -234,11 +264,11 @@ impl<'a> Handler<'a> {
             const _: () = {
                 fn __wechat_takes<__wechat_M: ::wechat_tower::__private::kind::#check>() {}
                 fn __wechat_extracts<
-                    __wechat_A: ::wechat_tower::__private::FromContext<#state>
+                    __wechat_A: ::wechat_tower::__private::#from_context<#state>
                         + ::wechat_tower::__private::Send
                         + 'static,
                 >() {}
-                fn __wechat_replies<__wechat_R: ::wechat_tower::__private::IntoReply>() {}
+                fn __wechat_replies<__wechat_R: ::wechat_tower::__private::#into_reply>() {}
                 fn __wechat_check() {
                     #takes
                     #(#extracts)*
@@ -268,6 +298,19 @@ impl<'a> Handler<'a> {
                     __wechat_router
                 }
             }
+
+            // Both mount points, as the attribute's kind is unknown: no cascade of errors
+            // wherever the handler is mounted.
+            #(#cfgs)*
+            #[allow(non_camel_case_types)]
+            impl<__wechat_S> ::wechat_tower::__private::MountPayHandler<__wechat_S> for #name {
+                fn mount(
+                    self,
+                    __wechat_router: ::wechat_tower::__private::PayNotifyBuilder<__wechat_S>,
+                ) -> ::wechat_tower::__private::PayNotifyBuilder<__wechat_S> {
+                    __wechat_router
+                }
+            }
         }
     }
 
@@ -289,9 +332,14 @@ impl<'a> Handler<'a> {
         if !docs.is_empty() {
             struct_docs.push(String::new());
         }
+        let mount_with = if spec.is_some_and(|s| matches!(s.route, Route::Pay)) {
+            "PayNotifyBuilder::handler"
+        } else {
+            "Router::handler"
+        };
         struct_docs.push(format!(
             " A WeChat handler, `#[wechat_handler{attribute}]`: mount it with \
-             `Router::handler({name})`; its body is `{name}::call`."
+             `{mount_with}({name})`; its body is `{name}::call`."
         ));
         let call_docs = format!(
             " The body of the handler [`{name}`](Self), as written: call it directly, in unit \
@@ -387,6 +435,8 @@ fn route(route: &Route) -> TokenStream {
             quote!(#path::event_key(#name, #key))
         }
         Route::Fallback => quote!(#path::fallback()),
+        // Pay handlers have no router route: `expand` mounts them with `mount_pay`.
+        Route::Pay => quote!(#path::fallback()),
     }
 }
 
@@ -468,6 +518,33 @@ mod tests {
     }
 
     #[test]
+    fn pay_handlers_mount_in_a_slot_of_pay_notify() {
+        let item = quote! {
+            async fn paid(payment: Paid, State(db): State<Db>) -> Result<(), Error> {
+                db.mark_paid(payment).await
+            }
+        };
+        let out = expand(quote!(pay = "notify"), item).to_string();
+        for part in [
+            "struct paid ;",
+            "MountPayHandler < __wechat_S > for paid",
+            ":: wechat_tower :: __private :: PayNotifyBuilder < __wechat_S >",
+            ":: wechat_tower :: __private :: FromNotification",
+            ":: wechat_tower :: __private :: mount_pay (__wechat_router , self ,",
+            "__wechat_takes :: < Paid > ()",
+            ":: wechat_tower :: __private :: kind :: PayNotify",
+            ":: wechat_tower :: __private :: FromPayContext <",
+            ":: wechat_tower :: __private :: IntoPayOutcome",
+            "`PayNotifyBuilder::handler(paid)`",
+        ] {
+            assert!(out.contains(part), "{part}\nnot in\n{out}");
+        }
+        assert!(!out.contains("MountHandler <"), "{out}");
+        assert!(!out.contains(":: Route ::"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
     fn routes_follow_the_arguments() {
         let route = |args| {
             let out = expand(args, echo()).to_string();
@@ -504,6 +581,8 @@ mod tests {
             quote!(msg = "text"),
             quote!(event = "CLICK", key = "K", state = App),
             quote!(fallback),
+            quote!(pay = "notify"),
+            quote!(pay = "refund", state = App),
         ] {
             let out = expand(args, echo()).to_string();
             let tokens: Vec<&str> = out.split_whitespace().collect();

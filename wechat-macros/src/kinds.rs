@@ -122,8 +122,12 @@ pub(crate) const EVENTS: &[Kind] = &[
     ),
 ];
 
-/// The WeChat Pay notifications of `pay = ".."`.
-pub(crate) const PAYS: &[&str] = &["notify", "refund"];
+/// The WeChat Pay notifications of `pay = ".."`: the type of `wechat_tower::pay` a handler of
+/// the kind takes, and the trait of `::wechat_tower::__private::kind` that checks it.
+pub(crate) const PAYS: &[Kind] = &[
+    kind("notify", "Paid", "PayNotify", false),
+    kind("refund", "Refunded", "PayRefund", false),
+];
 
 /// The kind spelled exactly `name` in `table`.
 pub(crate) fn find(table: &'static [Kind], name: &str) -> Option<&'static Kind> {
@@ -199,7 +203,10 @@ mod tests {
         assert_eq!(closest("CLIK", events()), Some("CLICK"));
         assert_eq!(closest("subscibe", events()), Some("subscribe"));
         assert_eq!(closest("scancode_pusj", events()), Some("scancode_push"));
-        assert_eq!(closest("notfy", PAYS.iter().copied()), Some("notify"));
+        assert_eq!(
+            closest("notfy", PAYS.iter().map(|k| k.name)),
+            Some("notify")
+        );
         assert_eq!(closest("banana", msgs()), None);
         assert_eq!(closest("x", msgs()), None);
     }

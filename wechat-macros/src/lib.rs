@@ -60,7 +60,8 @@ use proc_macro::TokenStream;
 /// | `msg = "event"` | every event no event route takes | `Event` or `Message` |
 /// | `event = "subscribe"`, `"unsubscribe"`, `"SCAN"`, `"LOCATION"`, `"CLICK"`, `"VIEW"`, `"scancode_push"`, `"scancode_waitmsg"`, `"pic_sysphoto"`, `"pic_photo_or_album"`, `"pic_weixin"`, `"location_select"`, `"view_miniprogram"`, `"TEMPLATESENDJOBFINISH"`, `"MASSSENDJOBFINISH"`, `"subscribe_msg_popup_event"`, `"subscribe_msg_change_event"`, `"subscribe_msg_sent_event"`, `"user_enter_tempsession"` | that `Event`, spelled as WeChat does | the event's type (`SubscribeEvent`, `ClickEvent`, ...), `Event` or `Message` |
 /// | `fallback` | whatever no other route takes | `Message` |
-/// | `pay = "notify"`, `pay = "refund"` | WeChat Pay notifications | reserved: a compile error until the `pay` feature of `wechat-tower` brings their types and service |
+/// | `pay = "notify"` | WeChat Pay payments (支付结果通知), v2 and v3: a slot of `wechat_tower::pay::PayNotify`, not a router route | `Paid` (either protocol), `PayNotification` (v2) or `v3::Transaction` (v3) |
+/// | `pay = "refund"` | WeChat Pay refunds (退款结果通知), v2 and v3 | `Refunded`, `RefundNotification` (v2) or `v3::Refund` (v3) |
 ///
 /// and, to narrow it:
 ///
@@ -93,6 +94,32 @@ use proc_macro::TokenStream;
 ///   `Result<T, E>`.
 /// - its future is `Send` (hold no `Rc` or `MutexGuard` across an `.await`).
 ///
+/// A pay handler (`pay = ".."`) has the same shape with the pay traits of `wechat_tower::pay`:
+/// the notification first (`FromNotification`), then at most eight `FromPayContext<S>`
+/// extractors (`PayContext`, `State<T>`), and an `IntoPayOutcome` output (`()` or
+/// `Result<(), E>` with `E: Display`: `Ok` answers WeChat SUCCESS, `Err` FAIL). It mounts with
+/// `PayNotifyBuilder::handler`, in the slot of its kind:
+///
+/// ```
+/// use wechat_tower::pay::{Paid, PayConfig, PayNotify, Refunded};
+/// use wechat_tower::wechat_handler;
+///
+/// #[wechat_handler(pay = "notify")]
+/// async fn paid(payment: Paid) -> Result<(), String> {
+///     if payment.total_fee() == 0 {
+///         return Err("no amount".into()); // FAIL: WeChat delivers it again
+///     }
+///     Ok(())
+/// }
+///
+/// #[wechat_handler(pay = "refund")]
+/// async fn refunded(_: Refunded) {}
+///
+/// let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
+/// let notify = PayNotify::builder(config).handler(paid).handler(refunded).build();
+/// # let _ = notify;
+/// ```
+///
 /// # Compile errors
 ///
 /// Each mistake is an error on the tokens that make it, and the handler is still emitted, so
@@ -110,7 +137,8 @@ use proc_macro::TokenStream;
 ///   `msg = "text"`", "expected `TextMessage` (or `Message`)";
 /// - an argument that cannot be extracted, on its type: "`String` cannot be extracted by a
 ///   WeChat handler";
-/// - a return type that is not `IntoReply`, on that type: "`u32` cannot be a WeChat reply";
+/// - a return type that is not `IntoReply`, on that type: "`u32` cannot be a WeChat reply"
+///   (for pay handlers: "`String` is not what a WeChat Pay handler returns");
 /// - a future that is not `Send`, on the fn's name.
 ///
 /// # Expansion

@@ -42,6 +42,8 @@
 //! | [`router`] | [`Router`]: handlers by message type, event, event key, keyword; retries answered once; a deadline |
 //! | [`handler`] | what a handler is: [`Handler`], [`FromMessage`], [`FromContext`] ([`Context`], [`State`]), [`IntoReply`] |
 //! | [`client`] | the outbound side: [`WechatClient`](client::WechatClient) (menus, messages, users, QR codes, media, web authorization, JS-SDK, Mini Program login) over a [`Transport`](client::Transport), with the token central control [`TokenManager`](client::TokenManager) |
+//! | [`session`] | Mini Program sessions (自定义登录态): [`SessionStore`](session::SessionStore) (login with `jscode2session`, tokens from the OS CSPRNG, TTL, sliding expiry, revocation), [`SessionLayer`](session::SessionLayer) and the [`UserSession`](session::UserSession) it loads |
+//! | [`pay`] | WeChat Pay (微信支付): [`PayNotify`](pay::PayNotify), the notify URL (v2 and v3, verified, once per `transaction_id`, SUCCESS only after the handler), and [`PayClient`](pay::PayClient) (统一下单, order query, close order) |
 //! | [`store`] | where shared state lives: the [`Store`](store::Store) trait, [`MemoryStore`](store::MemoryStore), `RedisStore` (feature `redis`) |
 //! | `test_util` | (feature `test-util`) the WeChat side for tests: signed and encrypted requests, replies read back, and `MockWechat`, a mock of WeChat's API on loopback |
 //! | [`core`] | the protocol crate `wechat-core`, re-exported |
@@ -50,9 +52,10 @@
 //! |---|---|---|
 //! | `client` | yes | the default HTTPS transport of the client: hyper-util + rustls (ring) with bundled root certificates |
 //! | `redis` | no | `RedisStore`, to share tokens between processes |
-//! | `test-util` | no | the simulator and `MockWechat` |
+//! | `test-util` | no | the simulator, `MockWechat` and `MockPay` |
+//! | `axum` | no | `UserSession` as an axum extractor, `IntoResponse` for the session and login rejections |
 //!
-//! Mini Program sessions and WeChat Pay follow in later releases.
+//! WeChat Pay follows in a later release.
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -61,9 +64,11 @@ mod body;
 pub mod client;
 mod config;
 pub mod handler;
+pub mod pay;
 mod rejection;
 pub mod router;
 pub mod server;
+pub mod session;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -25,6 +25,9 @@ pub use core::fmt::Debug;
 pub use core::marker::{Copy, Send, Sync};
 
 pub use crate::handler::{FromContext, FromMessage, FromRef, Handler, IntoReply};
+pub use crate::pay::{
+    FromNotification, FromPayContext, IntoPayOutcome, MountPayHandler, PayHandler, PayNotifyBuilder,
+};
 pub use crate::router::{MountHandler, Route, Router};
 
 /// The state the macro checks extractors against when the attribute names none (`state = T`):
@@ -77,6 +80,21 @@ where
     T: 'static,
 {
     router.route_as(route, type_name::<N>(), handler)
+}
+
+/// Mounts the generated pay handler `handler` (a closure calling the body) in the slot of its
+/// first argument (`pay = "notify"` or `pay = "refund"`).
+pub fn mount_pay<S, N, H, T>(
+    builder: PayNotifyBuilder<S>,
+    _name: N,
+    handler: H,
+) -> PayNotifyBuilder<S>
+where
+    S: Send + Sync + 'static,
+    H: PayHandler<T, S>,
+    T: 'static,
+{
+    builder.on(handler)
 }
 
 /// One trait per kind of the attribute (`msg = "text"` → [`kind::MsgText`], `event = "CLICK"`
@@ -334,4 +352,26 @@ pub mod kind {
     impl EventUserEnterTempsession for Message {}
 
     impl Fallback for Message {}
+
+    use crate::pay::{Paid, Refunded};
+    use wechat_core::pay::{PayNotification, RefundNotification, v3};
+
+    kinds! {
+        PayNotify,
+            "`{Self}` cannot take the notifications of `pay = \"notify\"`",
+            "expected `Paid` (or `PayNotification`, `v3::Transaction`)",
+            "the first argument of a `pay = \"notify\"` handler is `Paid` (v2 or v3), `PayNotification` (v2) or `v3::Transaction` (v3); `PayContext` and `State<T>` come after it";
+        PayRefund,
+            "`{Self}` cannot take the notifications of `pay = \"refund\"`",
+            "expected `Refunded` (or `RefundNotification`, `v3::Refund`)",
+            "the first argument of a `pay = \"refund\"` handler is `Refunded` (v2 or v3), `RefundNotification` (v2) or `v3::Refund` (v3); `PayContext` and `State<T>` come after it";
+    }
+
+    impl PayNotify for Paid {}
+    impl PayNotify for PayNotification {}
+    impl PayNotify for v3::Transaction {}
+
+    impl PayRefund for Refunded {}
+    impl PayRefund for RefundNotification {}
+    impl PayRefund for v3::Refund {}
 }

@@ -16,6 +16,12 @@
 //!   [`token_fetches`](MockWechat::token_fetches)) and the requests themselves
 //!   ([`requests`](MockWechat::requests)), each checked on arrival for WeChat's shape (a
 //!   malformed body is answered 47001, a missing token 41001, a wrong method 43001/43002).
+//! - Mini Program: `wx.login()` codes ([`issue_js_code`](MockWechat::issue_js_code), with a
+//!   chosen session key: [`issue_js_code_with_session_key`](MockWechat::issue_js_code_with_session_key)),
+//!   the session key given out ([`session_key`](MockWechat::session_key)), and the encrypted
+//!   user data WeChat would hand the Mini Program
+//!   ([`encrypt_user_data`](MockWechat::encrypt_user_data); forged or foreign data with
+//!   [`encrypt_open_data`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -421,6 +427,78 @@ impl MockWechat {
         state.phone_codes.insert(code.clone(), phone.to_owned());
         code
     }
+
+    // ---- Mini Program sessions and open data ------------------------------------------------
+
+    /// A `wx.login()` code for `openid` whose `jscode2session` answers this `session_key`
+    /// (base64 of 16 bytes), instead of a random one.
+    #[must_use]
+    pub fn issue_js_code_with_session_key(&self, openid: &str, session_key: &str) -> String {
+        let code = self.issue_js_code(openid);
+        self.state()
+            .js_session_keys
+            .insert(code.clone(), session_key.to_owned());
+        code
+    }
+
+    /// The latest `session_key` that `jscode2session` gave out for `openid`.
+    #[must_use]
+    pub fn session_key(&self, openid: &str) -> Option<String> {
+        self.state().session_keys.get(openid).cloned()
+    }
+
+    /// What WeChat gives the Mini Program for `wx.getUserInfo` and the like: `data` (a JSON
+    /// object) with a `watermark` of this app and the current time added, encrypted with the
+    /// latest session key of `openid` under a random IV. `None` before `openid` logged in.
+    #[must_use]
+    pub fn encrypt_user_data(&self, openid: &str, data: Value) -> Option<EncryptedData> {
+        let session_key = self.session_key(openid)?;
+        encrypt_open_data(&session_key, self.app_id(), unix_now(), data).ok()
+    }
+}
+
+/// Encrypted open data (开放数据) as the Mini Program receives it and sends it to its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncryptedData {
+    /// `encryptedData`: base64 of the AES-128-CBC ciphertext.
+    pub encrypted_data: String,
+    /// `iv`: base64 of the 16-byte IV.
+    pub iv: String,
+}
+
+/// Encrypts open data as WeChat does: `data` (a JSON object; anything else is wrapped as
+/// `{"data": …}`) with `watermark: {timestamp, appid}` set, AES-128-CBC with the user's
+/// `session_key` and a random IV. With another app id, key or timestamp, it builds the forged
+/// or stale data a server must refuse.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidSessionKey`](wechat_core::ErrorKind::InvalidSessionKey) when
+/// `session_key` is not base64 of 16 bytes.
+pub fn encrypt_open_data(
+    session_key: &str,
+    appid: &str,
+    timestamp: u64,
+    data: Value,
+) -> wechat_core::Result<EncryptedData> {
+    use base64::Engine as _;
+
+    let key = wechat_core::miniprogram::SessionAesKey::parse(session_key)?;
+    let mut object = match data {
+        Value::Object(object) => object,
+        other => serde_json::Map::from_iter([("data".to_owned(), other)]),
+    };
+    object.insert(
+        "watermark".to_owned(),
+        json!({ "timestamp": timestamp, "appid": appid }),
+    );
+    let mut iv = [0u8; 16];
+    // The IV need not be secret; a fixed one only if the OS cannot provide randomness.
+    let _ = getrandom::fill(&mut iv);
+    let iv = base64::engine::general_purpose::STANDARD.encode(iv);
+    let encrypted_data = key.encrypt(&iv, Value::Object(object).to_string().as_bytes())?;
+    Ok(EncryptedData { encrypted_data, iv })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -597,6 +675,10 @@ struct State {
     oauth_tokens: HashMap<String, (String, Instant)>,
     refresh_tokens: HashMap<String, String>,
     js_codes: HashMap<String, String>,
+    /// The session key chosen for a js code (`issue_js_code_with_session_key`).
+    js_session_keys: HashMap<String, String>,
+    /// The latest session key given out per openid.
+    session_keys: HashMap<String, String>,
     used_codes: Vec<String>,
     phone_codes: HashMap<String, String>,
     media: HashMap<String, Media>,
@@ -1232,16 +1314,21 @@ impl State {
         }
         let code = req.query("js_code").unwrap_or_default();
         let openid = self.take_code(code, |s| s.js_codes.remove(code))?;
-        // 21 digits and `A`: valid base64 of 16 bytes, like a real session_key.
-        let digits = format!(
-            "{}{}{}",
-            wechat_core::crypt::nonce(),
-            wechat_core::crypt::nonce(),
-            wechat_core::crypt::nonce()
-        );
+        let session_key = self.js_session_keys.remove(code).unwrap_or_else(|| {
+            // 21 digits and `A`: valid base64 of 16 bytes, like a real session_key.
+            let digits = format!(
+                "{}{}{}",
+                wechat_core::crypt::nonce(),
+                wechat_core::crypt::nonce(),
+                wechat_core::crypt::nonce()
+            );
+            format!("{}A==", &digits[..21])
+        });
+        self.session_keys
+            .insert(openid.clone(), session_key.clone());
         Ok(Answer::Json(json!({
             "openid": openid,
-            "session_key": format!("{}A==", &digits[..21]),
+            "session_key": session_key,
             "unionid": format!("mock-union-{openid}"),
         })))
     }

@@ -4,6 +4,9 @@
 //!
 //! For the outbound side, [`mock::MockWechat`] is a mock of WeChat's server API on loopback for
 //! a [`WechatClient`](crate::client::WechatClient) to call.
+//! [`mock_pay::MockPay`] is a mock of WeChat Pay: the v2 API for a
+//! [`PayClient`](crate::pay::PayClient), and signed (and encrypted) notifications sent to a
+//! notify URL.
 //!
 //! ```
 //! use wechat_tower::test_util::{Simulator, messages};
@@ -16,6 +19,7 @@
 //! ```
 
 pub mod mock;
+pub mod mock_pay;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};

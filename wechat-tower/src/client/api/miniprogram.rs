@@ -52,14 +52,8 @@ pub struct PhoneInfo {
     pub watermark: Watermark,
 }
 
-/// The watermark of data WeChat hands to an app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Watermark {
-    /// Unix seconds.
-    pub timestamp: u64,
-    /// The app.
-    pub appid: String,
-}
+/// The watermark of data WeChat hands to an app (the same as that of decrypted open data).
+pub use wechat_core::miniprogram::Watermark;
 
 #[derive(Deserialize)]
 struct PhoneAnswer {

@@ -1,0 +1,328 @@
+//! `wechat_core::miniprogram` against the shared suite's `miniprogram_decrypt.json` (the official
+//! WXBizDataCrypt sample, the official `rawData` signature example, and generated edge cases),
+//! copied to `tests/vectors/` (see `tests/vectors/PROVENANCE.md`).
+//!
+//! Each group runs every vector, collects the failures and reports them all as
+//! `Failed vector #i <id> (<source>): <detail>`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+use wechat_core::ErrorKind;
+use wechat_core::miniprogram::{self, SessionAesKey};
+use wechat_core::secret::SessionKey;
+
+#[derive(Deserialize)]
+struct VectorFile {
+    decrypt_vectors: Vec<DecryptVector>,
+    raw_data_signature_vectors: Vec<RawDataVector>,
+    negative_vectors: Vec<NegativeVector>,
+}
+
+#[derive(Deserialize)]
+struct DecryptVector {
+    id: String,
+    status: String,
+    provenance: Option<String>,
+    appid: String,
+    session_key: String,
+    iv: String,
+    encrypted_data: String,
+    expected_plaintext: String,
+    expected: Value,
+}
+
+#[derive(Deserialize)]
+struct RawDataVector {
+    id: String,
+    status: String,
+    provenance: Option<String>,
+    session_key: String,
+    raw_data: String,
+    signature: String,
+    expect_valid: bool,
+    computed_signature_of_this_raw_data: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NegativeVector {
+    id: String,
+    base: String,
+    check_appid: String,
+    expected_error: String,
+}
+
+fn vectors() -> VectorFile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/miniprogram_decrypt.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
+}
+
+/// Collects `Failed vector #i …` lines; panics with all of them at the end.
+struct Report {
+    group: &'static str,
+    checked: usize,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn new(group: &'static str) -> Self {
+        Self {
+            group,
+            checked: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    fn run(
+        &mut self,
+        i: usize,
+        id: &str,
+        source: &str,
+        check: impl FnOnce() -> Result<(), String>,
+    ) {
+        self.checked += 1;
+        if let Err(detail) = check() {
+            self.failures
+                .push(format!("Failed vector #{i} {id} ({source}): {detail}"));
+        }
+    }
+
+    /// Panics on failures, or when fewer vectors ran than the file is known to hold.
+    fn finish(self, at_least: usize) {
+        assert!(
+            self.failures.is_empty(),
+            "{}: {} of {} failed:\n{}",
+            self.group,
+            self.failures.len(),
+            self.checked,
+            self.failures.join("\n")
+        );
+        assert!(
+            self.checked >= at_least,
+            "{}: only {} vectors ran",
+            self.group,
+            self.checked
+        );
+    }
+}
+
+fn source(status: &str, provenance: Option<&str>) -> String {
+    match provenance {
+        Some(p) => format!("{status}: {p}"),
+        None => status.to_owned(),
+    }
+}
+
+fn check_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    actual: T,
+    expected: T,
+) -> Result<(), String> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {actual:?}, expected {expected:?}"))
+    }
+}
+
+#[test]
+fn decrypt_vectors() {
+    let file = vectors();
+    let mut report = Report::new("miniprogram_decrypt.json decrypt_vectors");
+    for (i, v) in file.decrypt_vectors.iter().enumerate() {
+        report.run(
+            i,
+            &v.id,
+            &source(&v.status, v.provenance.as_deref()),
+            || {
+                let session_key = SessionKey::new(&*v.session_key);
+                let data = miniprogram::decrypt(&session_key, &v.encrypted_data, &v.iv, &v.appid)
+                    .map_err(|e| format!("decrypt: {e}"))?;
+                check_eq("plaintext", data.json(), v.expected_plaintext.as_str())?;
+                let parsed: Value = data
+                    .deserialize()
+                    .map_err(|e| format!("deserialize: {e}"))?;
+                check_eq("JSON", &parsed, &v.expected)?;
+                check_eq(
+                    "watermark.timestamp",
+                    Some(data.timestamp()),
+                    v.expected["watermark"]["timestamp"].as_u64(),
+                )?;
+                check_eq(
+                    "watermark.appid",
+                    Some(data.watermark().appid.as_str()),
+                    v.expected["watermark"]["appid"].as_str(),
+                )?;
+                // CBC with the same key and IV is deterministic: encrypting the plaintext again
+                // gives WeChat's exact bytes.
+                let key = SessionAesKey::parse(&v.session_key).map_err(|e| e.to_string())?;
+                let again = key
+                    .encrypt(&v.iv, v.expected_plaintext.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                check_eq("re-encrypted", again.as_str(), v.encrypted_data.as_str())?;
+                check_eq(
+                    "decrypt_raw",
+                    key.decrypt_raw(&v.encrypted_data, &v.iv)
+                        .map_err(|e| e.to_string())?,
+                    v.expected_plaintext.as_bytes().to_vec(),
+                )
+            },
+        );
+    }
+    report.finish(2);
+}
+
+#[test]
+fn raw_data_signature_vectors() {
+    let file = vectors();
+    let mut report = Report::new("miniprogram_decrypt.json raw_data_signature_vectors");
+    for (i, v) in file.raw_data_signature_vectors.iter().enumerate() {
+        report.run(
+            i,
+            &v.id,
+            &source(&v.status, v.provenance.as_deref()),
+            || {
+                let session_key = SessionKey::new(&*v.session_key);
+                check_eq(
+                    "verify_raw_data",
+                    miniprogram::verify_raw_data(&v.raw_data, &session_key, &v.signature),
+                    v.expect_valid,
+                )?;
+                let expected = if v.expect_valid {
+                    &v.signature
+                } else {
+                    v.computed_signature_of_this_raw_data
+                        .as_ref()
+                        .ok_or("a negative vector without its computed signature")?
+                };
+                check_eq(
+                    "sign_raw_data",
+                    &miniprogram::sign_raw_data(&v.raw_data, &session_key),
+                    expected,
+                )
+            },
+        );
+    }
+    report.finish(3);
+}
+
+#[test]
+fn negative_vectors() {
+    let file = vectors();
+    let mut report = Report::new("miniprogram_decrypt.json negative_vectors");
+    for (i, v) in file.negative_vectors.iter().enumerate() {
+        report.run(i, &v.id, "generated", || {
+            let base = file
+                .decrypt_vectors
+                .iter()
+                .find(|d| d.id == v.base)
+                .ok_or_else(|| format!("no base vector {}", v.base))?;
+            check_eq(
+                "expected_error",
+                v.expected_error.as_str(),
+                "watermark appid mismatch",
+            )?;
+            let err = miniprogram::decrypt(
+                &SessionKey::new(&*base.session_key),
+                &base.encrypted_data,
+                &base.iv,
+                &v.check_appid,
+            )
+            .err()
+            .ok_or("decrypted for another app id")?;
+            check_eq("error", err.kind(), &ErrorKind::AppIdMismatch)
+        });
+    }
+    report.finish(1);
+}
+
+/// The official sample with each input spoiled in turn: every failure is typed.
+#[test]
+fn official_sample_spoiled_inputs_give_typed_errors() {
+    let file = vectors();
+    let v = &file.decrypt_vectors[0];
+    assert_eq!(v.id, "official_demo_userinfo");
+    let key = SessionKey::new(&*v.session_key);
+    let kind = |session_key: &SessionKey, data: &str, iv: &str| {
+        miniprogram::decrypt(session_key, data, iv, &v.appid)
+            .unwrap_err()
+            .into_kind()
+    };
+
+    // Bad base64 of the data, the key and the IV.
+    let mut bad = v.encrypted_data.clone();
+    bad.insert(10, '*');
+    assert_eq!(kind(&key, &bad, &v.iv), ErrorKind::InvalidBase64);
+    assert_eq!(
+        kind(
+            &SessionKey::new("tiihtNczf5v6AKRyjwEUh*=="),
+            &v.encrypted_data,
+            &v.iv
+        ),
+        ErrorKind::InvalidSessionKey
+    );
+    assert_eq!(
+        kind(&key, &v.encrypted_data, "r7BXXKkLb8qrSNn05n0q*A=="),
+        ErrorKind::InvalidIv
+    );
+
+    // Bad lengths: a 24-byte key (AES-192 would be a different cipher), an 8-byte IV, data not
+    // whole blocks.
+    assert_eq!(
+        kind(
+            &SessionKey::new("tiihtNczf5v6AKRyjwEUhQAAAAAAAAAA"),
+            &v.encrypted_data,
+            &v.iv
+        ),
+        ErrorKind::InvalidSessionKey
+    );
+    assert_eq!(
+        kind(&key, &v.encrypted_data, "r7BXXKkLb8o="),
+        ErrorKind::InvalidIv
+    );
+    assert_eq!(
+        kind(&key, &v.encrypted_data[..v.encrypted_data.len() - 4], &v.iv),
+        ErrorKind::InvalidCiphertext
+    );
+
+    // A forged last block: the padding does not check out.
+    let mut raw = base64_decode(&v.encrypted_data);
+    let n = raw.len();
+    raw[n - 17] ^= 0x55; // flips the last plaintext byte (the padding) through CBC
+    assert_eq!(
+        kind(&key, &base64_encode(&raw), &v.iv),
+        ErrorKind::InvalidPadding
+    );
+
+    // A changed IV garbles the first block only: the JSON no longer parses.
+    let mut iv = base64_decode(&v.iv);
+    iv[0] ^= b'{' ^ b'[';
+    let err = kind(&key, &v.encrypted_data, &base64_encode(&iv));
+    assert_eq!(err, ErrorKind::InvalidJson);
+
+    // Another user's session key.
+    let other = SessionKey::new("HyVFkGl5F5OQWJZZaNzBBg==");
+    let err = kind(&other, &v.encrypted_data, &v.iv);
+    assert!(
+        matches!(
+            err,
+            ErrorKind::InvalidPadding | ErrorKind::InvalidUtf8 | ErrorKind::InvalidJson
+        ),
+        "{err:?}"
+    );
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("vector base64")
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,10 @@
+use wechat_tower::Context;
+use wechat_tower::pay::Paid;
+use wechat_tower::wechat_handler;
+
+#[wechat_handler(pay = "notify")]
+async fn paid(_: Paid, _: Context) {}
+
+fn main() {
+    let _ = paid;
+}

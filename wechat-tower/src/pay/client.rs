@@ -1,0 +1,444 @@
+//! [`PayClient`]: the v2 API calls of WeChat Pay (统一下单, 查询订单, 关闭订单) over a
+//! [`Transport`](crate::client::Transport).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, header};
+use tower::ServiceExt as _;
+use tower::timeout::Timeout;
+use wechat_core::pay::{
+    self, JsapiPayParams, OrderId, OrderQueryResponse, PayError, PayMap, UnifiedOrder,
+    UnifiedOrderResponse,
+};
+
+use super::config::PayConfig;
+use crate::body::BoxError;
+use crate::client::Transport;
+
+/// The default base URL of the pay API.
+pub const DEFAULT_PAY_API_BASE: &str = pay::DEFAULT_API_BASE;
+
+/// The default time limit of one pay call.
+pub const DEFAULT_PAY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pay call that failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PayClientError {
+    /// WeChat Pay answered with an error (`return_code` FAIL, `result_code` FAIL with its
+    /// `err_code`), or an answer whose sign does not verify, or the request was refused before
+    /// sending (validation).
+    Pay(PayError),
+    /// The request did not get an answer: connection, TLS or protocol failure.
+    Transport(BoxError),
+    /// The request did not get an answer in time.
+    Timeout,
+    /// WeChat Pay answered with an HTTP status other than 200.
+    Status(u16),
+}
+
+impl PayClientError {
+    /// The pay error, when it is one.
+    #[must_use]
+    pub fn pay(&self) -> Option<&PayError> {
+        match self {
+            Self::Pay(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PayClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Pay(err) => err.fmt(f),
+            Self::Transport(err) => write!(f, "request to WeChat Pay failed: {err}"),
+            Self::Timeout => f.write_str("request to WeChat Pay timed out"),
+            Self::Status(status) => write!(f, "WeChat Pay answered HTTP {status}"),
+        }
+    }
+}
+
+impl std::error::Error for PayClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Pay(err) => Some(err),
+            Self::Transport(err) => Some(err.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<PayError> for PayClientError {
+    fn from(err: PayError) -> Self {
+        Self::Pay(err)
+    }
+}
+
+/// The client of WeChat Pay's v2 API for one merchant: unified order (统一下单), order query
+/// (查询订单), close order (关闭订单), and the pay parameters of a `prepay_id`. Cheap to clone.
+///
+/// Requests are signed with the merchant's sign type; answers are read the safe way
+/// (`return_code`, then the `sign`, then `result_code` as a typed [`ErrCode`](pay::ErrCode)).
+///
+/// ```
+/// use wechat_tower::pay::{PayClient, PayConfig};
+/// use wechat_tower::core::pay::{TradeType, UnifiedOrder};
+/// use wechat_tower::test_util::mock_pay::MockPay;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = MockPay::start().await?;
+/// let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key());
+/// let client = PayClient::builder(config).api_base(mock.base_url()).build()?;
+///
+/// let order = UnifiedOrder::new(TradeType::Jsapi, "Noodles", "no-1", 1200)
+///     .openid("oUser")
+///     .notify_url("https://example.com/pay/notify");
+/// let prepay = client.unified_order(order).await?;
+/// let params = client.jsapi_params(&prepay.prepay_id);
+/// assert_eq!(params.package, format!("prepay_id={}", prepay.prepay_id));
+///
+/// let state = client.order_query(&wechat_tower::core::pay::OrderId::OutTradeNo("no-1".into())).await?;
+/// assert_eq!(state.trade_state.as_str(), "NOTPAY");
+/// client.close_order("no-1").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PayClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PayConfig,
+    api_base: String,
+    transport: Timeout<Transport>,
+    notify_url: Option<String>,
+    spbill_create_ip: String,
+}
+
+impl std::fmt::Debug for PayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayClient")
+            .field("config", &self.inner.config)
+            .field("api_base", &self.inner.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client configuration that cannot work, named in the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayBuildError(String);
+
+impl std::fmt::Display for PayBuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PayBuildError {}
+
+/// How to build a [`PayClient`]. See [`PayClient::builder`].
+#[must_use]
+pub struct PayClientBuilder {
+    config: PayConfig,
+    api_base: String,
+    transport: Option<Transport>,
+    timeout: Duration,
+    notify_url: Option<String>,
+    spbill_create_ip: String,
+}
+
+impl std::fmt::Debug for PayClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayClientBuilder")
+            .field("config", &self.config)
+            .field("api_base", &self.api_base)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PayClient {
+    /// A client for the merchant of `config`; configure it further, then
+    /// [`build`](PayClientBuilder::build).
+    pub fn builder(config: PayConfig) -> PayClientBuilder {
+        PayClientBuilder {
+            config,
+            api_base: DEFAULT_PAY_API_BASE.to_owned(),
+            transport: None,
+            timeout: DEFAULT_PAY_TIMEOUT,
+            notify_url: None,
+            spbill_create_ip: "127.0.0.1".to_owned(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PayConfig {
+        &self.inner.config
+    }
+
+    /// The API base URL, without a trailing slash.
+    #[must_use]
+    pub fn api_base(&self) -> &str {
+        &self.inner.api_base
+    }
+
+    /// 统一下单 (`POST {api_base}/pay/unifiedorder`): validates `order` (see
+    /// [`UnifiedOrder::validate`]), fills `notify_url` and `spbill_create_ip` from the client's
+    /// defaults when empty, signs and sends it.
+    ///
+    /// # Errors
+    ///
+    /// [`PayClientError::Pay`] for an invalid order or WeChat Pay's refusal (typed `err_code`:
+    /// `ORDERPAID`, `OUT_TRADE_NO_USED`, ...); transport, timeout and status errors.
+    pub async fn unified_order(
+        &self,
+        mut order: UnifiedOrder,
+    ) -> Result<UnifiedOrderResponse, PayClientError> {
+        if order.notify_url.is_empty()
+            && let Some(url) = &self.inner.notify_url
+        {
+            order.notify_url.clone_from(url);
+        }
+        if order.spbill_create_ip.is_empty() {
+            order
+                .spbill_create_ip
+                .clone_from(&self.inner.spbill_create_ip);
+        }
+        let request = order.to_request(self.inner.config.merchant(), &pay::nonce_str())?;
+        let answer = self.call("/pay/unifiedorder", &request).await?;
+        Ok(UnifiedOrderResponse::from_map(answer)?)
+    }
+
+    /// 查询订单 (`POST {api_base}/pay/orderquery`).
+    ///
+    /// # Errors
+    ///
+    /// As [`PayClient::unified_order`]; `ORDERNOTEXIST` for an unknown order.
+    pub async fn order_query(&self, id: &OrderId) -> Result<OrderQueryResponse, PayClientError> {
+        let request = pay::order_query_request(self.inner.config.merchant(), id, &pay::nonce_str());
+        let answer = self.call("/pay/orderquery", &request).await?;
+        Ok(OrderQueryResponse::from_map(answer)?)
+    }
+
+    /// 关闭订单 (`POST {api_base}/pay/closeorder`).
+    ///
+    /// # Errors
+    ///
+    /// As [`PayClient::unified_order`]; `ORDERPAID` when the order was paid meanwhile.
+    pub async fn close_order(&self, out_trade_no: &str) -> Result<(), PayClientError> {
+        let request = pay::close_order_request(
+            self.inner.config.merchant(),
+            out_trade_no,
+            &pay::nonce_str(),
+        )?;
+        self.call("/pay/closeorder", &request).await?;
+        Ok(())
+    }
+
+    /// The parameters of `getBrandWCPayRequest` / `wx.requestPayment` for `prepay_id`, signed
+    /// with the merchant's sign type (the order's), stamped with the client's clock and a fresh
+    /// nonce.
+    #[must_use]
+    pub fn jsapi_params(&self, prepay_id: &str) -> JsapiPayParams {
+        let config = &self.inner.config;
+        JsapiPayParams::new(
+            config.appid(),
+            prepay_id,
+            config.key(),
+            config.sign_type_of_orders(),
+            config.now(),
+            &pay::nonce_str(),
+        )
+    }
+
+    /// POSTs a signed map as XML to `{api_base}{path}` and reads the answer safely.
+    ///
+    /// # Errors
+    ///
+    /// As [`PayClient::unified_order`].
+    pub async fn call(&self, path: &str, request: &PayMap) -> Result<PayMap, PayClientError> {
+        let xml = request.to_xml()?;
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}{path}", self.inner.api_base))
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/xml; charset=utf-8"),
+            )
+            .header(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("wechat-tower/", env!("CARGO_PKG_VERSION"))),
+            )
+            .body(Bytes::from(xml))
+            .map_err(|e| PayClientError::Transport(Box::new(e)))?;
+        let res: Response<Bytes> =
+            self.inner
+                .transport
+                .clone()
+                .oneshot(req)
+                .await
+                .map_err(|err| {
+                    if crate::client::transport::is_timeout(err.as_ref()) {
+                        PayClientError::Timeout
+                    } else {
+                        PayClientError::Transport(err)
+                    }
+                })?;
+        if !res.status().is_success() {
+            return Err(PayClientError::Status(res.status().as_u16()));
+        }
+        let config = &self.inner.config;
+        // WeChat Pay signs its answer with the request's sign type.
+        Ok(PayMap::from_response_bytes(
+            res.body(),
+            config.key(),
+            config.sign_type_of_orders(),
+        )?)
+    }
+}
+
+impl PayClientBuilder {
+    /// The pay API base URL (default [`DEFAULT_PAY_API_BASE`],
+    /// `https://api.mch.weixin.qq.com`): the backup domain `https://api2.mch.weixin.qq.com`, or
+    /// a mock server such as `MockPay` of `test_util` (feature `test-util`).
+    pub fn api_base(mut self, base: impl Into<String>) -> Self {
+        self.api_base = base.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Send requests through `transport` (default: the HTTPS transport of feature `client`).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The time limit of one call (default [`DEFAULT_PAY_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `notify_url` of orders that do not set one.
+    pub fn notify_url(mut self, url: impl Into<String>) -> Self {
+        self.notify_url = Some(url.into());
+        self
+    }
+
+    /// The `spbill_create_ip` of orders that do not set one (default `127.0.0.1`; WeChat
+    /// accepts the server's IP for JSAPI and NATIVE; H5 needs the user's).
+    pub fn spbill_create_ip(mut self, ip: impl Into<String>) -> Self {
+        self.spbill_create_ip = ip.into();
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// When the API base is not an `http(s)://` URL, when it is plain `http://` on a host other
+    /// than loopback (the requests carry the signed order; the answers, the prepay ids), or when
+    /// no transport is given and feature `client` is off.
+    pub fn build(self) -> Result<PayClient, PayBuildError> {
+        let base = &self.api_base;
+        if let Some(rest) = base.strip_prefix("http://") {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = if authority.starts_with('[') {
+                authority.split_inclusive(']').next().unwrap_or("")
+            } else {
+                authority.split(':').next().unwrap_or("")
+            };
+            if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+                return Err(PayBuildError(format!(
+                    "api_base {base}: plain http:// is only allowed on loopback (a mock server)"
+                )));
+            }
+        } else if !base.starts_with("https://") {
+            return Err(PayBuildError(format!(
+                "api_base {base}: expected an https:// URL"
+            )));
+        }
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport()?,
+        };
+        Ok(PayClient {
+            inner: Arc::new(Inner {
+                config: self.config,
+                api_base: self.api_base,
+                transport: Timeout::new(transport, self.timeout),
+                notify_url: self.notify_url,
+                spbill_create_ip: self.spbill_create_ip,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "client")]
+fn default_transport() -> Result<Transport, PayBuildError> {
+    Transport::https().map_err(|e| PayBuildError(format!("cannot build the HTTPS transport: {e}")))
+}
+
+#[cfg(not(feature = "client"))]
+fn default_transport() -> Result<Transport, PayBuildError> {
+    Err(PayBuildError(
+        "no transport: give PayClientBuilder::transport one, or enable feature `client`".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> PayConfig {
+        PayConfig::new("wx1", "1000", "192006250b4c09247ec02edce69f6a2d")
+    }
+
+    fn echo_transport() -> Transport {
+        Transport::new(tower::service_fn(|_req: Request<Bytes>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Bytes::from_static(
+                b"<xml><return_code>FAIL</return_code><return_msg>bad</return_msg></xml>",
+            )))
+        }))
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        let build = |base: &str| {
+            PayClient::builder(config())
+                .api_base(base)
+                .transport(echo_transport())
+                .build()
+        };
+        assert!(build("http://127.0.0.1:1234").is_ok());
+        assert!(build("http://localhost:1234/").is_ok());
+        assert!(build("https://api.mch.weixin.qq.com").is_ok());
+        assert!(build("http://[::1]:80").is_ok());
+        assert!(build("http://api.mch.weixin.qq.com").is_err());
+        assert!(build("http://127.0.0.1.example.com").is_err());
+        assert!(build("ftp://x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_return_code_fail_is_a_typed_error() {
+        let client = PayClient::builder(config())
+            .api_base("http://127.0.0.1:1")
+            .transport(echo_transport())
+            .build()
+            .unwrap();
+        let err = client.close_order("no-1").await.unwrap_err();
+        let PayClientError::Pay(err) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            err.kind(),
+            &wechat_core::pay::PayErrorKind::Return {
+                message: "bad".into()
+            }
+        );
+        let err = client.close_order("").await.unwrap_err();
+        assert!(err.to_string().contains("out_trade_no"), "{err}");
+    }
+}

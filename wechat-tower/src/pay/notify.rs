@@ -1,0 +1,677 @@
+//! [`PayNotify`]: the tower service of the notify URL. See the [module docs](super).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::Full;
+use tower_service::Service;
+use wechat_core::pay::v3::{self, NotifyHeaders};
+use wechat_core::pay::{
+    PayError, PayErrorKind, PayMap, PayNotification, RefundNotification, notify_answer,
+};
+
+use super::config::PayConfig;
+use super::handler::{
+    ErasedPayHandler, MountPayHandler, Notification, Paid, PayContext, PayHandler, PayKind,
+    PayVersion, Refunded,
+};
+use super::once::{Once, Outcome};
+use crate::body::{BoxError, read_limited};
+use crate::rejection::Rejection;
+use crate::store::{MemoryStore, Store};
+
+/// The service of the notify URL (支付结果通知 / 退款结果通知, v2 and v3): verifies, checks the
+/// merchant, runs the handler once per notification, answers SUCCESS only after the handler
+/// returned `Ok`. Cheap to clone; `Error = Infallible`, so it mounts on axum with
+/// `route_service`. See the [module docs](super).
+#[derive(Clone)]
+pub struct PayNotify {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PayConfig,
+    store: Arc<dyn Store>,
+    paid: Option<ErasedPayHandler>,
+    refunded: Option<ErasedPayHandler>,
+}
+
+impl std::fmt::Debug for PayNotify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayNotify")
+            .field("config", &self.inner.config)
+            .field("paid", &self.inner.paid.is_some())
+            .field("refunded", &self.inner.refunded.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PayNotify {
+    /// A service for `config`, without state; mount handlers, then
+    /// [`build`](PayNotifyBuilder::build).
+    pub fn builder(config: PayConfig) -> PayNotifyBuilder<()> {
+        Self::with_state(config, ())
+    }
+
+    /// A service for `config` whose handlers extract [`State<T>`](crate::State) from `state`.
+    pub fn with_state<S: Send + Sync + 'static>(
+        config: PayConfig,
+        state: S,
+    ) -> PayNotifyBuilder<S> {
+        PayNotifyBuilder {
+            config,
+            state: Arc::new(state),
+            store: None,
+            paid: None,
+            refunded: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PayConfig {
+        &self.inner.config
+    }
+}
+
+/// How to build a [`PayNotify`]: handlers, state, store.
+#[must_use]
+pub struct PayNotifyBuilder<S> {
+    config: PayConfig,
+    state: Arc<S>,
+    store: Option<Arc<dyn Store>>,
+    paid: Option<ErasedPayHandler>,
+    refunded: Option<ErasedPayHandler>,
+}
+
+impl<S> std::fmt::Debug for PayNotifyBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayNotifyBuilder")
+            .field("config", &self.config)
+            .field("paid", &self.paid.is_some())
+            .field("refunded", &self.refunded.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
+    /// Mounts a handler made by `#[wechat_handler(pay = "notify")]` or `pay = "refund"`.
+    pub fn handler<H: MountPayHandler<S>>(self, handler: H) -> Self {
+        handler.mount(self)
+    }
+
+    /// Mounts a plain `async fn` in the slot of its first argument: payments for [`Paid`],
+    /// `PayNotification` and `v3::Transaction`, refunds for [`Refunded`],
+    /// `RefundNotification` and `v3::Refund`. A second handler for the same slot replaces the
+    /// first.
+    pub fn on<H, T>(mut self, handler: H) -> Self
+    where
+        H: PayHandler<T, S>,
+        T: 'static,
+    {
+        let state = Arc::clone(&self.state);
+        let erased: ErasedPayHandler =
+            Arc::new(move |n: Notification, ctx: &PayContext| handler.clone().call(n, ctx, &state));
+        match <H::Input as super::handler::FromNotification>::KIND {
+            PayKind::Notify => self.paid = Some(erased),
+            PayKind::Refund => self.refunded = Some(erased),
+        }
+        self
+    }
+
+    /// Where the records of handled notifications live (default: a [`MemoryStore`] of this
+    /// service). With several processes behind the notify URL, give them one shared store
+    /// (`RedisStore`), so that a duplicate delivered to another process is recognised.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> PayNotify {
+        if self.paid.is_none() && self.refunded.is_none() {
+            tracing::warn!("PayNotify built without handlers: every notification answers FAIL");
+        }
+        PayNotify {
+            inner: Arc::new(Inner {
+                config: self.config,
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>),
+                paid: self.paid,
+                refunded: self.refunded,
+            }),
+        }
+    }
+}
+
+/// The future of [`PayNotify`]: boxed (a terminal service, like a router; see STYLE.md).
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static>>;
+
+impl<B> Service<Request<B>> for PayNotify
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { Ok(inner.handle(req).await) })
+    }
+}
+
+/// Why a notification was not answered SUCCESS: the status, and the reason (logged; also sent,
+/// in WeChat's FAIL format, unless a `public` text replaces it: a handler's own error stays in
+/// the log).
+struct Refusal {
+    status: StatusCode,
+    reason: String,
+    public: Option<&'static str>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+            public: None,
+        }
+    }
+
+    fn public_reason(&self) -> &str {
+        self.public.unwrap_or(&self.reason)
+    }
+
+    fn of(err: &PayError) -> Self {
+        let status = match err.kind() {
+            PayErrorKind::InvalidSign
+            | PayErrorKind::MissingSign
+            | PayErrorKind::InvalidSignature
+            | PayErrorKind::UnknownSerial(_)
+            | PayErrorKind::StaleTimestamp
+            | PayErrorKind::InvalidHeader(_) => StatusCode::UNAUTHORIZED,
+            PayErrorKind::AppIdMismatch | PayErrorKind::MchIdMismatch => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, err.to_string())
+    }
+}
+
+impl Inner {
+    async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        let v3 = parts.headers.contains_key("wechatpay-signature");
+        if parts.method != Method::POST {
+            let mut res = answer(
+                v3,
+                Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "POST only")),
+            );
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return res;
+        }
+        let body = match read_limited(&parts.headers, body, self.config.body_limit).await {
+            Ok(body) => body,
+            Err(rejection) => {
+                let status = if rejection == Rejection::BodyTooLarge {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                return answer(v3, Err(Refusal::new(status, rejection.body_text())));
+            }
+        };
+        let outcome = if v3 {
+            self.handle_v3(&parts.headers, &body).await
+        } else {
+            self.handle_v2(&body).await
+        };
+        if let Err(refusal) = &outcome {
+            tracing::warn!(
+                status = refusal.status.as_u16(),
+                reason = %refusal.reason,
+                v3,
+                "WeChat Pay notification answered FAIL"
+            );
+        }
+        answer(v3, outcome)
+    }
+
+    async fn handle_v2(&self, body: &[u8]) -> Result<(), Refusal> {
+        let config = &self.config;
+        let map = PayMap::from_xml_bytes(body).map_err(|e| Refusal::of(&e))?;
+        let (notification, id) = if map.get("req_info").is_some() {
+            let n = RefundNotification::parse(body, config.key()).map_err(|e| Refusal::of(&e))?;
+            n.check_merchant(config.appid(), config.mch_id())
+                .map_err(|e| Refusal::of(&e))?;
+            let id = refund_id(&n.refund_id, status_name(&n.refund_status));
+            (Notification::Refunded(Refunded::V2(n)), id)
+        } else {
+            let n = PayNotification::parse(body, config.key(), config.sign_type_of_orders())
+                .map_err(|e| Refusal::of(&e))?;
+            n.check_merchant(config.appid(), config.mch_id())
+                .map_err(|e| Refusal::of(&e))?;
+            let id = n.transaction_id.clone();
+            (Notification::Paid(Paid::V2(n)), id)
+        };
+        self.dispatch(notification, PayVersion::V2, id, None).await
+    }
+
+    async fn handle_v3(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+        let config = &self.config;
+        let Some(key) = config.api_v3_key.as_ref().filter(|_| config.accepts_v3()) else {
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "a v3 notification, but no APIv3 key or WeChat Pay public key/platform certificate is configured",
+            ));
+        };
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        let notify_headers = NotifyHeaders {
+            timestamp: header("wechatpay-timestamp"),
+            nonce: header("wechatpay-nonce"),
+            signature: header("wechatpay-signature"),
+            serial: header("wechatpay-serial"),
+        };
+        let verified = v3::parse_notification(
+            &notify_headers,
+            body,
+            &config.verifier,
+            key,
+            config.now(),
+            config.window_secs,
+        )
+        .map_err(|e| Refusal::of(&e))?;
+        let event_id = Some(verified.notification.id.clone());
+        if verified.is_transaction() {
+            let t = verified.transaction().map_err(|e| Refusal::of(&e))?;
+            if t.appid != config.appid() {
+                return Err(Refusal::of(&PayErrorKind::AppIdMismatch.into()));
+            }
+            if t.mchid != config.mch_id() {
+                return Err(Refusal::of(&PayErrorKind::MchIdMismatch.into()));
+            }
+            let id = t.transaction_id.clone();
+            self.dispatch(
+                Notification::Paid(Paid::V3(t)),
+                PayVersion::V3,
+                id,
+                event_id,
+            )
+            .await
+        } else if verified.is_refund() {
+            let r = verified.refund().map_err(|e| Refusal::of(&e))?;
+            if r.mchid != config.mch_id() {
+                return Err(Refusal::of(&PayErrorKind::MchIdMismatch.into()));
+            }
+            let id = refund_id(&r.refund_id, &r.refund_status);
+            self.dispatch(
+                Notification::Refunded(Refunded::V3(r)),
+                PayVersion::V3,
+                id,
+                event_id,
+            )
+            .await
+        } else {
+            Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "no handler for v3 event type {}",
+                    verified.notification.event_type
+                ),
+            ))
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        notification: Notification,
+        version: PayVersion,
+        id: String,
+        notification_id: Option<String>,
+    ) -> Result<(), Refusal> {
+        let kind = notification.kind();
+        let (handler, slot) = match kind {
+            PayKind::Notify => (&self.paid, "notify"),
+            PayKind::Refund => (&self.refunded, "refund"),
+        };
+        let Some(handler) = handler.clone() else {
+            return Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("no `pay = \"{slot}\"` handler is mounted"),
+            ));
+        };
+        let config = &self.config;
+        let key = format!("{}{slot}:{}:{id}", config.key_prefix, config.mch_id());
+        let ctx = PayContext {
+            version,
+            kind,
+            id,
+            notification_id,
+        };
+        let once = Once {
+            store: Arc::clone(&self.store),
+            key,
+            claim_ttl: config.claim_ttl,
+            record_ttl: config.record_ttl,
+            wait: config.duplicate_wait,
+        };
+        match once.run(move || handler(notification, &ctx)).await {
+            Outcome::Handled | Outcome::AlreadyHandled => Ok(()),
+            Outcome::Failed(reason) => Err(Refusal {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                reason: format!("handler failed: {reason}"),
+                // The handler's error is the application's business: logged, not sent.
+                public: Some("handler failed; WeChat Pay will retry"),
+            }),
+            Outcome::Busy => Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the same notification is being handled; retry later",
+            )),
+            Outcome::Store(err) => Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("notification record: {err}"),
+            )),
+        }
+    }
+}
+
+fn refund_id(refund_id: &str, status: &str) -> String {
+    format!("{refund_id}:{status}")
+}
+
+fn status_name(status: &wechat_core::pay::RefundStatus) -> &str {
+    use wechat_core::pay::RefundStatus;
+    match status {
+        RefundStatus::Success => "SUCCESS",
+        RefundStatus::Change => "CHANGE",
+        RefundStatus::RefundClose => "REFUNDCLOSE",
+        RefundStatus::Other(other) => other,
+        _ => "OTHER",
+    }
+}
+
+/// WeChat's answer: v2 `<xml><return_code>SUCCESS|FAIL…`, v3 204 or `{"code":"FAIL",…}`.
+fn answer(v3: bool, outcome: Result<(), Refusal>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match (v3, outcome) {
+        (false, Ok(())) => (
+            StatusCode::OK,
+            "application/xml; charset=utf-8",
+            notify_answer(true, "OK"),
+        ),
+        (false, Err(refusal)) => (
+            refusal.status,
+            "application/xml; charset=utf-8",
+            notify_answer(false, refusal.public_reason()),
+        ),
+        (true, Ok(())) => {
+            let mut res = Response::new(Full::new(Bytes::new()));
+            *res.status_mut() = StatusCode::NO_CONTENT;
+            return res;
+        }
+        (true, Err(refusal)) => (
+            refusal.status,
+            "application/json; charset=utf-8",
+            serde_json::json!({ "code": "FAIL", "message": refusal.public_reason() }).to_string(),
+        ),
+    };
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    use wechat_core::pay::SignType;
+
+    use super::*;
+    use crate::test_util::mock_pay::MockPay;
+
+    #[derive(Clone, Default)]
+    struct Counter {
+        paid: Arc<AtomicUsize>,
+        refunded: Arc<AtomicUsize>,
+        fail: Arc<AtomicUsize>,
+    }
+
+    async fn paid(p: Paid, crate::State(c): crate::State<Counter>) -> Result<(), String> {
+        if c.fail.load(Ordering::SeqCst) > 0 {
+            c.fail.fetch_sub(1, Ordering::SeqCst);
+            return Err("database unavailable".into());
+        }
+        assert!(p.is_success());
+        c.paid.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn refunded(_: Refunded, crate::State(c): crate::State<Counter>) {
+        c.refunded.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn config(mock: &MockPay) -> PayConfig {
+        PayConfig::new(mock.appid(), mock.mch_id(), mock.key())
+            .sign_type(mock.sign_type())
+            .api_v3_key(mock.api_v3_key())
+            .wechatpay_public_key(mock.public_key_id(), mock.public_key_pem())
+            .unwrap()
+    }
+
+    fn service(mock: &MockPay, counter: &Counter) -> PayNotify {
+        PayNotify::with_state(config(mock), counter.clone())
+            .on(paid)
+            .on(refunded)
+            .build()
+    }
+
+    async fn send(
+        svc: &PayNotify,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> (StatusCode, String) {
+        let mut req = Request::builder().method(method).uri("/pay/notify");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body.into())).unwrap();
+        let res = svc.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn v3_headers(n: &crate::test_util::mock_pay::V3Notify) -> Vec<(&str, &str)> {
+        vec![
+            ("wechatpay-timestamp", n.timestamp.as_str()),
+            ("wechatpay-nonce", n.nonce.as_str()),
+            ("wechatpay-signature", n.signature.as_str()),
+            ("wechatpay-serial", n.serial.as_str()),
+        ]
+    }
+
+    const SUCCESS: &str = "<return_code><![CDATA[SUCCESS]]></return_code>";
+    const FAIL: &str = "<return_code><![CDATA[FAIL]]></return_code>";
+
+    #[tokio::test]
+    async fn v2_success_once_then_answered_from_the_record() {
+        let mock = MockPay::builder()
+            .sign_type(SignType::HmacSha256)
+            .start()
+            .await
+            .unwrap();
+        let counter = Counter::default();
+        let svc = service(&mock, &counter);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let xml = mock.notify_v2_xml("no-1").unwrap();
+        assert!(
+            !xml.contains("sign_type"),
+            "HMAC notifications omit it: {xml}"
+        );
+        for _ in 0..3 {
+            let (status, body) = send(&svc, Method::POST, &[], xml.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert!(body.contains(SUCCESS), "{body}");
+        }
+        assert_eq!(counter.paid.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn v2_refusals_carry_their_status_and_fail() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let svc = service(&mock, &counter);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+
+        let mut forged = mock.notify_v2_map("no-1").unwrap();
+        forged.insert("total_fee", "1");
+        forged.sign(
+            &wechat_core::secret::PayKey::new("not-the-key"),
+            SignType::Md5,
+        );
+        let (status, body) = send(&svc, Method::POST, &[], forged.to_xml().unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body.contains(FAIL), "{body}");
+
+        let mut other_mch = mock.notify_v2_map("no-1").unwrap();
+        other_mch.insert("mch_id", "1234567890");
+        mock.sign(&mut other_mch);
+        let (status, body) = send(&svc, Method::POST, &[], other_mch.to_xml().unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("mch_id"), "{body}");
+
+        let (status, _) = send(&svc, Method::POST, &[], "<xml><a>").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let doctype = "<!DOCTYPE x [<!ENTITY e \"boom\">]><xml><a>&e;</a></xml>";
+        let (status, _) = send(&svc, Method::POST, &[], doctype).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = send(&svc, Method::POST, &[], vec![b'<'; 70 * 1024]).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, _) = send(&svc, Method::GET, &[], "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(counter.paid.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_handler_answers_fail_and_the_retry_runs_it() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        counter.fail.store(1, Ordering::SeqCst);
+        let svc = service(&mock, &counter);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let xml = mock.notify_v2_xml("no-1").unwrap();
+        let (status, body) = send(&svc, Method::POST, &[], xml.clone()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains(FAIL), "{body}");
+        assert!(
+            !body.contains("database unavailable"),
+            "handler errors stay in the log: {body}"
+        );
+        let (status, body) = send(&svc, Method::POST, &[], xml).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(counter.paid.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_handler_for_the_kind_the_answer_is_fail() {
+        let mock = MockPay::start().await.unwrap();
+        let svc = PayNotify::builder(config(&mock)).build();
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let (status, body) =
+            send(&svc, Method::POST, &[], mock.notify_v2_xml("no-1").unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+        assert!(body.contains(FAIL), "{body}");
+    }
+
+    #[tokio::test]
+    async fn v2_refunds_decrypt_and_run_once() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let svc = service(&mock, &counter);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let xml = mock.refund_notify_xml("no-1", "r-1", 100).unwrap();
+        for _ in 0..2 {
+            let (status, body) = send(&svc, Method::POST, &[], xml.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.paid.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn v3_verified_decrypted_once_and_fresh_only() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let now = 1_700_000_000;
+        let svc = PayNotify::with_state(config(&mock).clock(move || now), counter.clone())
+            .on(paid)
+            .build();
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let n = mock.v3_notify("no-1", now - 10).unwrap();
+        for _ in 0..2 {
+            let (status, body) = send(&svc, Method::POST, &v3_headers(&n), n.body.clone()).await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        }
+        assert_eq!(counter.paid.load(Ordering::SeqCst), 1);
+
+        let stale = mock.v3_notify("no-1", now - 600).unwrap();
+        let (status, body) =
+            send(&svc, Method::POST, &v3_headers(&stale), stale.body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body.contains("\"FAIL\""), "{body}");
+
+        let tampered = n.body.replace("TRANSACTION", "TRANSACTIOM");
+        let (status, _) = send(&svc, Method::POST, &v3_headers(&n), tampered).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn v3_without_keys_is_a_configuration_error() {
+        let mock = MockPay::start().await.unwrap();
+        let svc = PayNotify::with_state(
+            PayConfig::new(mock.appid(), mock.mch_id(), mock.key()),
+            Counter::default(),
+        )
+        .on(paid)
+        .build();
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let n = mock.v3_notify("no-1", 1).unwrap();
+        let (status, _) = send(&svc, Method::POST, &v3_headers(&n), n.body.clone()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

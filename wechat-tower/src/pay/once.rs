@@ -1,0 +1,271 @@
+//! Handling a notification once per `transaction_id` (or refund), across retries, concurrent
+//! duplicates and processes, with a record in a [`Store`].
+//!
+//! One key per notification id holds either a **claim** (`claim:<random>`, with a short TTL
+//! kept alive by a heartbeat while the handler runs) or **done** (with a long TTL):
+//!
+//! 1. `done` already: answer SUCCESS, do not call the handler;
+//! 2. `set_if_absent(claim)` wins: this delivery runs the handler, in a task of its own (so that
+//!    WeChat hanging up does not cancel it half-way), renewing the claim every third of its TTL;
+//!    - `Ok`: `set(done)`, answer SUCCESS;
+//!    - `Err` or panic: release the claim (holder-checked), answer FAIL: the retry runs it;
+//! 3. another delivery holds the claim: poll until it is `done` (SUCCESS), released (claim it
+//!    and run, as in 2), or the wait is over: FAIL, and WeChat retries later.
+//!
+//! A process that dies mid-handler leaves a claim that expires after its TTL; the next retry
+//! runs the handler. So the handler runs once per notification unless a process stalls longer
+//! than the claim TTL without dying (its heartbeat stops, another delivery claims): keep the
+//! handler's own update conditional (`UPDATE … WHERE state = 'unpaid'`) for that case.
+//!
+//! A store that fails answers FAIL before the handler runs (nothing is lost: WeChat retries).
+//! A store that fails after a successful handler still answers SUCCESS: the payment *was*
+//! handled, and answering FAIL would make WeChat deliver it again.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::store::{Store, StoreError};
+
+const DONE: &[u8] = b"done";
+const POLL: Duration = Duration::from_millis(25);
+
+/// How a delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The handler ran now and returned `Ok`.
+    Handled,
+    /// An earlier delivery was handled; the handler was not called.
+    AlreadyHandled,
+    /// The handler returned an error or panicked.
+    Failed(String),
+    /// Another delivery is still running it; retry later.
+    Busy,
+    /// The store failed before the handler could run.
+    Store(StoreError),
+}
+
+/// The record of one notification id.
+pub(crate) struct Once {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) key: String,
+    pub(crate) claim_ttl: Duration,
+    pub(crate) record_ttl: Duration,
+    pub(crate) wait: Duration,
+}
+
+impl Once {
+    /// Runs `handler` unless this id was handled, per the module docs.
+    pub(crate) async fn run<F, Fut>(self, handler: F) -> Outcome
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let claim = Bytes::from(format!("claim:{}", wechat_core::pay::nonce_str()));
+        loop {
+            match self.store.get(&self.key).await {
+                Ok(Some(v)) if v.as_ref() == DONE => return Outcome::AlreadyHandled,
+                Ok(Some(_)) => {
+                    // Another delivery holds the claim: wait for its outcome.
+                    if tokio::time::Instant::now() >= deadline {
+                        return Outcome::Busy;
+                    }
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => return Outcome::Store(err),
+            }
+            match self
+                .store
+                .set_if_absent(&self.key, claim.clone(), Some(self.claim_ttl))
+                .await
+            {
+                Ok(true) => return self.run_claimed(claim, handler()).await,
+                // Lost the race to another delivery: read its state again.
+                Ok(false) => {}
+                Err(err) => return Outcome::Store(err),
+            }
+        }
+    }
+
+    async fn run_claimed<Fut>(self, claim: Bytes, handler: Fut) -> Outcome
+    where
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let Self {
+            store,
+            key,
+            claim_ttl,
+            record_ttl,
+            ..
+        } = self;
+        // The handler, the heartbeat and the record in a task of their own: a dropped request
+        // (WeChat hung up) must not cancel a handler half-way.
+        let task = tokio::spawn(async move {
+            let heartbeat = {
+                let store = Arc::clone(&store);
+                let key = key.clone();
+                let claim = claim.clone();
+                tokio::spawn(async move {
+                    let every = claim_ttl / 3;
+                    loop {
+                        tokio::time::sleep(every).await;
+                        if let Err(err) = store.set(&key, claim.clone(), Some(claim_ttl)).await {
+                            tracing::warn!(%err, key, "cannot renew the claim on a pay notification");
+                        }
+                    }
+                })
+            };
+            let result = tokio::spawn(handler).await;
+            heartbeat.abort();
+            let _ = heartbeat.await;
+            match result {
+                Ok(Ok(())) => {
+                    if let Err(err) = store
+                        .set(&key, Bytes::from_static(DONE), Some(record_ttl))
+                        .await
+                    {
+                        // Handled all the same: answering FAIL would make WeChat deliver it
+                        // again. The claim expires and a later duplicate would run it again.
+                        tracing::error!(%err, key, "pay notification handled but not recorded");
+                    }
+                    Outcome::Handled
+                }
+                Ok(Err(reason)) => {
+                    release(&*store, &key, &claim).await;
+                    Outcome::Failed(reason)
+                }
+                Err(join) => {
+                    release(&*store, &key, &claim).await;
+                    Outcome::Failed(if join.is_panic() {
+                        "the handler panicked".to_owned()
+                    } else {
+                        "the handler was cancelled".to_owned()
+                    })
+                }
+            }
+        });
+        task.await
+            .unwrap_or_else(|_| Outcome::Failed("the pay notification task failed".to_owned()))
+    }
+}
+
+async fn release(store: &dyn Store, key: &str, claim: &[u8]) {
+    if let Err(err) = store.delete_if_equals(key, claim).await {
+        tracing::warn!(%err, key, "cannot release the claim on a pay notification; it expires by itself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn once(store: &Arc<MemoryStore>) -> Once {
+        Once {
+            store: Arc::clone(store) as Arc<dyn Store>,
+            key: "k".into(),
+            claim_ttl: Duration::from_secs(30),
+            record_ttl: Duration::from_secs(3600),
+            wait: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn handled_once_then_remembered() {
+        let store = Arc::new(MemoryStore::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        for expected in [Outcome::Handled, Outcome::AlreadyHandled] {
+            let calls = Arc::clone(&calls);
+            let outcome = once(&store)
+                .run(move || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await;
+            assert_eq!(outcome, expected);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failure_releases_the_claim() {
+        let store = Arc::new(MemoryStore::new());
+        let outcome = once(&store)
+            .run(|| async { Err("db down".to_owned()) })
+            .await;
+        assert_eq!(outcome, Outcome::Failed("db down".into()));
+        assert_eq!(store.get("k").await.unwrap(), None);
+        let outcome = once(&store).run(|| async { panic!("boom") }).await;
+        assert_eq!(outcome, Outcome::Failed("the handler panicked".into()));
+        assert_eq!(store.get("k").await.unwrap(), None);
+        assert_eq!(
+            once(&store).run(|| async { Ok(()) }).await,
+            Outcome::Handled
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_duplicates_run_once() {
+        let store = Arc::new(MemoryStore::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let runs = (0..8).map(|_| {
+            let calls = Arc::clone(&calls);
+            once(&store).run(move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(())
+            })
+        });
+        let outcomes = futures_join_all(runs).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Outcome::Handled).count(),
+            1
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Outcome::Handled | Outcome::AlreadyHandled))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_duplicate_gives_up_while_the_first_still_runs() {
+        let store = Arc::new(MemoryStore::new());
+        let slow = once(&store).run(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        });
+        let slow = tokio::spawn(slow);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let outcome = once(&store).run(|| async { Ok(()) }).await;
+        assert_eq!(outcome, Outcome::Busy);
+        // The heartbeat kept the 30 s claim alive for the whole minute.
+        assert_eq!(slow.await.unwrap(), Outcome::Handled);
+        assert_eq!(
+            once(&store).run(|| async { Ok(()) }).await,
+            Outcome::AlreadyHandled
+        );
+    }
+
+    async fn futures_join_all<F: Future + Send + 'static>(
+        futures: impl Iterator<Item = F>,
+    ) -> Vec<F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = futures.map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+}
