@@ -26,9 +26,9 @@ mod key;
 mod pkcs7;
 mod random;
 
-use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
+use aes::{Aes256Dec, Aes256Enc};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -54,7 +54,10 @@ pub const RANDOM_LEN: usize = 16;
 pub struct MsgCrypt {
     token: Token,
     key: AesKey,
-    cipher: Aes256,
+    /// The key schedules, one per direction: a call clones only the one it needs (the cbc
+    /// modes take their cipher by value).
+    encryptor: Aes256Enc,
+    decryptor: Aes256Dec,
     appid: String,
 }
 
@@ -66,11 +69,13 @@ impl MsgCrypt {
     /// [`ErrorKind::InvalidAesKey`] when `encoding_aes_key` is not 43 base64 characters.
     pub fn new(token: &str, encoding_aes_key: &str, appid: &str) -> Result<Self> {
         let key = AesKey::parse(encoding_aes_key)?;
-        let cipher = Aes256::new(key.expose().into());
+        let encryptor = Aes256Enc::new(key.expose().into());
+        let decryptor = Aes256Dec::from(&encryptor);
         Ok(Self {
             token: Token::new(token),
             key,
-            cipher,
+            encryptor,
+            decryptor,
             appid: appid.to_owned(),
         })
     }
@@ -209,7 +214,7 @@ impl MsgCrypt {
         if buf.is_empty() || !buf.len().is_multiple_of(AES_BLOCK) {
             return Err(ErrorKind::InvalidCiphertext.into());
         }
-        cbc::Decryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &self.key.iv().into())
+        cbc::Decryptor::<Aes256Dec>::inner_iv_init(self.decryptor.clone(), &self.key.iv().into())
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| Error::from(ErrorKind::InvalidCiphertext))?;
         let content_len = pkcs7::unpadded_len(&buf)?;
@@ -244,8 +249,11 @@ impl MsgCrypt {
         pkcs7::pad(&mut buf);
         let len = buf.len();
         // The buffer is padded to whole blocks, so encryption without padding cannot fail.
-        let _ = cbc::Encryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &self.key.iv().into())
-            .encrypt_padded_mut::<NoPadding>(&mut buf, len);
+        let _ = cbc::Encryptor::<Aes256Enc>::inner_iv_init(
+            self.encryptor.clone(),
+            &self.key.iv().into(),
+        )
+        .encrypt_padded_mut::<NoPadding>(&mut buf, len);
         buf
     }
 }

@@ -89,20 +89,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // As `XmlLayer` does: an inner service that cannot become ready makes the next call a
-        // 500 (so WeChat retries), and that call must not reach it.
-        match self.inner.poll_ready(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(result) => {
-                self.inner_failed = result
-                    .map_err(|err| {
-                        let err: BoxError = err.into();
-                        tracing::error!(%err, "message handler service is not ready");
-                    })
-                    .is_err();
-                Poll::Ready(Ok(()))
-            }
-        }
+        xml::poll_handler_ready(&mut self.inner, cx, &mut self.inner_failed)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {

@@ -6,9 +6,10 @@
 //!                  echostr, body cap   decrypt/encrypt  Message/Reply
 //! ```
 //!
-//! Each layer is usable alone; [`WechatLayer`] stacks the three. Requests that fail a check get a
-//! response with the right status and a short reason ([`Rejection`](crate::Rejection)), never a
-//! service error.
+//! Each layer is usable alone; [`WechatLayer`] is the three stacked, run as one service [`Wechat`]
+//! (the same answers, a test holds it to that, with one body read and one boxed future per
+//! request). Requests that fail a check get a response with the right status and a short reason
+//! ([`Rejection`](crate::Rejection)), never a service error.
 
 pub mod crypto;
 mod json;

@@ -143,21 +143,7 @@ where
     type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // This service's error is `Infallible`: an inner service that cannot become ready makes
-        // the next call a 500 (so WeChat retries), and that call must not reach it.
-        match self.inner.poll_ready(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(())) => {
-                self.inner_failed = false;
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(err)) => {
-                let err: BoxError = err.into();
-                tracing::error!(%err, "message handler service is not ready");
-                self.inner_failed = true;
-                Poll::Ready(Ok(()))
-            }
-        }
+        poll_handler_ready(&mut self.inner, cx, &mut self.inner_failed)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
@@ -244,6 +230,32 @@ impl ReplyAddress {
     /// The account, which the reply comes from.
     fn sender(&self) -> &str {
         self.names.get(self.split..).unwrap_or_default()
+    }
+}
+
+/// `poll_ready` of a service with `Error = Infallible` around a message service: an inner service
+/// that cannot become ready sets `failed`, which makes the next call a 500 (so WeChat retries)
+/// that must not reach it.
+pub(crate) fn poll_handler_ready<S>(
+    inner: &mut S,
+    cx: &mut Context<'_>,
+    failed: &mut bool,
+) -> Poll<Result<(), Infallible>>
+where
+    S: Service<Message>,
+    S::Error: Into<BoxError>,
+{
+    match inner.poll_ready(cx) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(result) => {
+            *failed = result
+                .map_err(|err| {
+                    let err: BoxError = err.into();
+                    tracing::error!(%err, "message handler service is not ready");
+                })
+                .is_err();
+            Poll::Ready(Ok(()))
+        }
     }
 }
 

@@ -55,7 +55,6 @@
 //! To run it as a process (for the examples), see `cargo run -p menu-client --bin mock-wechat`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -64,7 +63,6 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -206,7 +204,13 @@ impl MockWechatBuilder {
                 ..State::default()
             }),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        let server = {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(super::loopback::serve(listener, move |req| {
+                let shared = Arc::clone(&shared);
+                async move { handle(&shared, req).await }
+            }))
+        };
         Ok(MockWechat {
             addr,
             shared,
@@ -516,34 +520,6 @@ impl Shared {
         // A panic while answering cannot leave the state half-written in a way that matters
         // to a test double.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    // Connections live in the set: aborting this task (dropping the mock) drops the set, which
-    // aborts them all.
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                // Out of file descriptors or similar: wait, do not spin.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 

@@ -39,7 +39,6 @@
 //! Notifications go to loopback addresses only (`127.0.0.1`, `localhost`, `[::1]`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -204,7 +203,13 @@ impl MockPayBuilder {
             signer,
             state: Mutex::new(State::default()),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        let server = {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(super::loopback::serve(listener, move |req| {
+                let shared = Arc::clone(&shared);
+                async move { handle(&shared, req).await }
+            }))
+        };
         Ok(MockPay {
             addr,
             shared,
@@ -826,31 +831,6 @@ async fn post(url: &str, headers: &[(&str, &str)], body: Bytes) -> std::io::Resu
 // ------------------------------------------------------------------------------------------
 // Server
 // ------------------------------------------------------------------------------------------
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
 
 async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();

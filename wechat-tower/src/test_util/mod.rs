@@ -18,6 +18,7 @@
 //! # Ok::<(), wechat_tower::core::Error>(())
 //! ```
 
+mod loopback;
 pub mod mock;
 pub mod mock_pay;
 
