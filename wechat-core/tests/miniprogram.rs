@@ -5,13 +5,16 @@
 //! Each group runs every vector, collects the failures and reports them all as
 //! `Failed vector #i <id> (<source>): <detail>`.
 
-use std::path::Path;
+#[macro_use]
+mod support;
 
 use serde::Deserialize;
 use serde_json::Value;
 use wechat_core::ErrorKind;
 use wechat_core::miniprogram::{self, SessionAesKey};
 use wechat_core::secret::SessionKey;
+
+use support::{Report, load_json, source};
 
 #[derive(Deserialize)]
 struct VectorFile {
@@ -54,78 +57,7 @@ struct NegativeVector {
 }
 
 fn vectors() -> VectorFile {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/miniprogram_decrypt.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
-}
-
-/// Collects `Failed vector #i …` lines; panics with all of them at the end.
-struct Report {
-    group: &'static str,
-    checked: usize,
-    failures: Vec<String>,
-}
-
-impl Report {
-    fn new(group: &'static str) -> Self {
-        Self {
-            group,
-            checked: 0,
-            failures: Vec::new(),
-        }
-    }
-
-    fn run(
-        &mut self,
-        i: usize,
-        id: &str,
-        source: &str,
-        check: impl FnOnce() -> Result<(), String>,
-    ) {
-        self.checked += 1;
-        if let Err(detail) = check() {
-            self.failures
-                .push(format!("Failed vector #{i} {id} ({source}): {detail}"));
-        }
-    }
-
-    /// Panics on failures, or when fewer vectors ran than the file is known to hold.
-    fn finish(self, at_least: usize) {
-        assert!(
-            self.failures.is_empty(),
-            "{}: {} of {} failed:\n{}",
-            self.group,
-            self.failures.len(),
-            self.checked,
-            self.failures.join("\n")
-        );
-        assert!(
-            self.checked >= at_least,
-            "{}: only {} vectors ran",
-            self.group,
-            self.checked
-        );
-    }
-}
-
-fn source(status: &str, provenance: Option<&str>) -> String {
-    match provenance {
-        Some(p) => format!("{status}: {p}"),
-        None => status.to_owned(),
-    }
-}
-
-fn check_eq<T: PartialEq + std::fmt::Debug>(
-    what: &str,
-    actual: T,
-    expected: T,
-) -> Result<(), String> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {actual:?}, expected {expected:?}"))
-    }
+    load_json("miniprogram_decrypt.json")
 }
 
 #[test]
@@ -141,34 +73,35 @@ fn decrypt_vectors() {
                 let session_key = SessionKey::new(&*v.session_key);
                 let data = miniprogram::decrypt(&session_key, &v.encrypted_data, &v.iv, &v.appid)
                     .map_err(|e| format!("decrypt: {e}"))?;
-                check_eq("plaintext", data.json(), v.expected_plaintext.as_str())?;
+                ensure_eq!("plaintext", data.json(), v.expected_plaintext.as_str());
                 let parsed: Value = data
                     .deserialize()
                     .map_err(|e| format!("deserialize: {e}"))?;
-                check_eq("JSON", &parsed, &v.expected)?;
-                check_eq(
+                ensure_eq!("JSON", &parsed, &v.expected);
+                ensure_eq!(
                     "watermark.timestamp",
                     Some(data.timestamp()),
                     v.expected["watermark"]["timestamp"].as_u64(),
-                )?;
-                check_eq(
+                );
+                ensure_eq!(
                     "watermark.appid",
                     Some(data.watermark().appid.as_str()),
                     v.expected["watermark"]["appid"].as_str(),
-                )?;
+                );
                 // CBC with the same key and IV is deterministic: encrypting the plaintext again
                 // gives WeChat's exact bytes.
                 let key = SessionAesKey::parse(&v.session_key).map_err(|e| e.to_string())?;
                 let again = key
                     .encrypt(&v.iv, v.expected_plaintext.as_bytes())
                     .map_err(|e| e.to_string())?;
-                check_eq("re-encrypted", again.as_str(), v.encrypted_data.as_str())?;
-                check_eq(
+                ensure_eq!("re-encrypted", again.as_str(), v.encrypted_data.as_str());
+                ensure_eq!(
                     "decrypt_raw",
                     key.decrypt_raw(&v.encrypted_data, &v.iv)
                         .map_err(|e| e.to_string())?,
                     v.expected_plaintext.as_bytes().to_vec(),
-                )
+                );
+                Ok(())
             },
         );
     }
@@ -186,11 +119,11 @@ fn raw_data_signature_vectors() {
             &source(&v.status, v.provenance.as_deref()),
             || {
                 let session_key = SessionKey::new(&*v.session_key);
-                check_eq(
+                ensure_eq!(
                     "verify_raw_data",
                     miniprogram::verify_raw_data(&v.raw_data, &session_key, &v.signature),
                     v.expect_valid,
-                )?;
+                );
                 let expected = if v.expect_valid {
                     &v.signature
                 } else {
@@ -198,11 +131,12 @@ fn raw_data_signature_vectors() {
                         .as_ref()
                         .ok_or("a negative vector without its computed signature")?
                 };
-                check_eq(
+                ensure_eq!(
                     "sign_raw_data",
                     &miniprogram::sign_raw_data(&v.raw_data, &session_key),
                     expected,
-                )
+                );
+                Ok(())
             },
         );
     }
@@ -220,11 +154,11 @@ fn negative_vectors() {
                 .iter()
                 .find(|d| d.id == v.base)
                 .ok_or_else(|| format!("no base vector {}", v.base))?;
-            check_eq(
+            ensure_eq!(
                 "expected_error",
                 v.expected_error.as_str(),
                 "watermark appid mismatch",
-            )?;
+            );
             let err = miniprogram::decrypt(
                 &SessionKey::new(&*base.session_key),
                 &base.encrypted_data,
@@ -233,7 +167,8 @@ fn negative_vectors() {
             )
             .err()
             .ok_or("decrypted for another app id")?;
-            check_eq("error", err.kind(), &ErrorKind::AppIdMismatch)
+            ensure_eq!("error", err.kind(), &ErrorKind::AppIdMismatch);
+            Ok(())
         });
     }
     report.finish(1);

@@ -6,10 +6,6 @@
 //! Each group runs every vector, collects the failures and panics with one line per failure
 //! (`Failed vector #i <id> (<source>): <detail>`), and pins the number of vectors it ran.
 
-use std::fmt::Debug;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-
 use serde_json::Value;
 use wechat_core::pay::v3::{self, NotifyHeaders, SigningKey, Verifier};
 use wechat_core::pay::{
@@ -18,93 +14,23 @@ use wechat_core::pay::{
 };
 use wechat_core::secret::{ApiV3Key, PayKey};
 
-// ---------------------------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------------------------
+#[macro_use]
+mod support;
 
-fn read_vector(rel: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
+use support::{Report, load_json, ok_or_err as ok, read_vector};
 
 fn load(rel: &str) -> Value {
-    serde_json::from_str(&read_vector(rel)).unwrap_or_else(|e| panic!("cannot parse {rel}: {e}"))
+    load_json(rel)
 }
 
-struct Report {
-    group: &'static str,
-    checked: usize,
-    failures: Vec<String>,
-}
-
-impl Report {
-    fn new(group: &'static str) -> Self {
-        Self {
-            group,
-            checked: 0,
-            failures: Vec::new(),
-        }
-    }
-
-    fn run(&mut self, i: usize, v: &Value, check: impl FnOnce() -> Result<(), String>) {
-        self.checked += 1;
-        let id = s(v, "id");
-        let source = v
-            .get("provenance")
-            .or_else(|| v.get("notes"))
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| v.get("status").and_then(Value::as_str).unwrap_or("?"));
-        let outcome = catch_unwind(AssertUnwindSafe(check)).unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            Err(format!("panicked: {msg}"))
-        });
-        if let Err(detail) = outcome {
-            self.failures
-                .push(format!("Failed vector #{i} {id} ({source}): {detail}"));
-        }
-    }
-
-    fn finish(self, expected_count: usize) {
-        eprintln!("{}: {} vectors checked", self.group, self.checked);
-        assert!(
-            self.failures.is_empty(),
-            "{}: {} of {} vectors failed:\n{}",
-            self.group,
-            self.failures.len(),
-            self.checked,
-            self.failures.join("\n")
-        );
-        assert_eq!(
-            self.checked, expected_count,
-            "{}: vector count changed; review the new vectors and update the count",
-            self.group
-        );
-    }
-}
-
-macro_rules! ensure_eq {
-    ($what:expr, $actual:expr, $expected:expr $(,)?) => {
-        match (&$actual, &$expected) {
-            (actual, expected) => {
-                if *actual != *expected {
-                    return Err(format!(
-                        "{}: expected {:?}, got {:?}",
-                        $what, expected, actual
-                    ));
-                }
-            }
-        }
-    };
-}
-
-fn ok<T, E: Debug>(what: &str, r: Result<T, E>) -> Result<T, String> {
-    r.map_err(|e| format!("{what}: unexpected error {e:?}"))
+/// Runs one vector of a pay file, named by its `id` and its provenance (or notes, or status).
+fn run(report: &mut Report, i: usize, v: &Value, check: impl FnOnce() -> Result<(), String>) {
+    let source = v
+        .get("provenance")
+        .or_else(|| v.get("notes"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| v.get("status").and_then(Value::as_str).unwrap_or("?"));
+    report.run(i, s(v, "id"), source, check);
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -148,7 +74,7 @@ fn pay_v2_sign_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || {
+        run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "key"));
             let params = pairs(&v["params"]);
             let expected = s(v, "sign");
@@ -199,7 +125,7 @@ fn pay_v2_notify_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || {
+        run(&mut report, i, v, || {
             let map = ok("PayMap::from_xml", PayMap::from_xml(s(v, "xml")))?;
             if let Some(fields) = v.get("expected_fields") {
                 for (k, expected) in pairs(fields) {
@@ -288,7 +214,7 @@ fn pay_v2_second_sign_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || {
+        run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "key"));
             let p = &v["params"];
             ensure_eq!(
@@ -334,7 +260,7 @@ fn refund_notify_vectors() {
     let file = load("refund_notify.json");
     let mut report = Report::new("refund_notify.vectors");
     for (i, v) in file["vectors"].as_array().into_iter().flatten().enumerate() {
-        report.run(i, v, || {
+        run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "api_key"));
             let plaintext = ok(
                 "decrypt_req_info",
@@ -407,7 +333,7 @@ fn pay_v3_aead_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || {
+        run(&mut report, i, v, || {
             let key = ApiV3Key::new(s(v, "key"));
             let (nonce, aad, ct) = (s(v, "nonce"), s(v, "associated_data"), s(v, "ciphertext"));
             let result = v3::decrypt_resource(&key, nonce, aad, ct);
@@ -509,7 +435,7 @@ fn pay_v3_signature_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || match s(v, "kind") {
+        run(&mut report, i, v, || match s(v, "kind") {
             "notify_verify" => {
                 let verifier = verifier_for(v)?;
                 let h = headers(v);
@@ -656,7 +582,7 @@ fn pay_v3_negative_vectors() {
         .flatten()
         .enumerate()
     {
-        report.run(i, v, || match s(v, "id") {
+        run(&mut report, i, v, || match s(v, "id") {
             "generated_wrong_associated_data" => {
                 let base = find("aead_vectors", s(v, "base"));
                 let err = v3::decrypt_resource(
