@@ -23,6 +23,11 @@ fn load(rel: &str) -> Value {
     load_json(rel)
 }
 
+/// The numbered vectors of a group (none when the group is missing: the count check catches it).
+fn entries(group: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    group.as_array().into_iter().flatten().enumerate()
+}
+
 /// Runs one vector of a pay file, named by its `id` and its provenance (or notes, or status).
 fn run(report: &mut Report, i: usize, v: &Value, check: impl FnOnce() -> Result<(), String>) {
     let source = v
@@ -68,12 +73,7 @@ fn flipped(sign: &str) -> String {
 fn pay_v2_sign_vectors() {
     let file = load("pay_v2.json");
     let mut report = Report::new("pay_v2.sign_vectors");
-    for (i, v) in file["sign_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["sign_vectors"]) {
         run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "key"));
             let params = pairs(&v["params"]);
@@ -119,12 +119,7 @@ fn pay_v2_sign_vectors() {
 fn pay_v2_notify_vectors() {
     let file = load("pay_v2.json");
     let mut report = Report::new("pay_v2.notify_vectors");
-    for (i, v) in file["notify_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["notify_vectors"]) {
         run(&mut report, i, v, || {
             let map = ok("PayMap::from_xml", PayMap::from_xml(s(v, "xml")))?;
             if let Some(fields) = v.get("expected_fields") {
@@ -208,12 +203,7 @@ fn issue7_hmac_notification_without_sign_type_verifies_with_the_configured_type(
 fn pay_v2_second_sign_vectors() {
     let file = load("pay_v2.json");
     let mut report = Report::new("pay_v2.second_sign_vectors");
-    for (i, v) in file["second_sign_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["second_sign_vectors"]) {
         run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "key"));
             let p = &v["params"];
@@ -259,7 +249,7 @@ fn pay_v2_second_sign_vectors() {
 fn refund_notify_vectors() {
     let file = load("refund_notify.json");
     let mut report = Report::new("refund_notify.vectors");
-    for (i, v) in file["vectors"].as_array().into_iter().flatten().enumerate() {
+    for (i, v) in entries(&file["vectors"]) {
         run(&mut report, i, v, || {
             let key = PayKey::new(s(v, "api_key"));
             let plaintext = ok(
@@ -327,12 +317,7 @@ fn refund_notify_vectors() {
 fn pay_v3_aead_vectors() {
     let file = load("pay_v3.json");
     let mut report = Report::new("pay_v3.aead_vectors");
-    for (i, v) in file["aead_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["aead_vectors"]) {
         run(&mut report, i, v, || {
             let key = ApiV3Key::new(s(v, "key"));
             let (nonce, aad, ct) = (s(v, "nonce"), s(v, "associated_data"), s(v, "ciphertext"));
@@ -429,12 +414,7 @@ fn headers(v: &Value) -> NotifyHeaders<'_> {
 fn pay_v3_signature_vectors() {
     let file = load("pay_v3.json");
     let mut report = Report::new("pay_v3.signature_vectors");
-    for (i, v) in file["signature_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["signature_vectors"]) {
         run(&mut report, i, v, || match s(v, "kind") {
             "notify_verify" => {
                 let verifier = verifier_for(v)?;
@@ -576,12 +556,7 @@ fn pay_v3_negative_vectors() {
             .unwrap_or_else(|| panic!("no base vector {id}"))
     };
     let mut report = Report::new("pay_v3.negative_vectors");
-    for (i, v) in file["negative_vectors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in entries(&file["negative_vectors"]) {
         run(&mut report, i, v, || match s(v, "id") {
             "generated_wrong_associated_data" => {
                 let base = find("aead_vectors", s(v, "base"));

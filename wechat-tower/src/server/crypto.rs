@@ -84,39 +84,38 @@ pub(crate) fn is_json(body: &[u8]) -> bool {
 }
 
 /// A request body after [`open`]: as it came, or decrypted (and then its reply is sealed).
-pub(crate) enum Opened {
+pub(crate) enum Opened<'c> {
     /// Plaintext mode, or a plaintext request in compatible mode.
     Plain(Bytes),
     /// A safe-mode request, decrypted.
     Decrypted {
-        /// The message inside.
-        plaintext: Bytes,
+        /// The message inside, as the decryption made it (the fused `WechatLayer` only reads
+        /// it; `CryptoLayer` makes it the inner request's body).
+        plaintext: String,
         /// The envelope it came in, for the reply.
         envelope: Envelope,
-        /// The crypt of the account.
-        crypt: Arc<MsgCrypt>,
+        /// The crypt of the account, borrowed from the configuration.
+        crypt: &'c MsgCrypt,
     },
 }
 
-impl Opened {
+impl Opened<'_> {
     /// The message bytes.
-    pub(crate) fn message(&self) -> &Bytes {
+    pub(crate) fn message(&self) -> &[u8] {
         match self {
-            Self::Plain(bytes)
-            | Self::Decrypted {
-                plaintext: bytes, ..
-            } => bytes,
+            Self::Plain(bytes) => bytes,
+            Self::Decrypted { plaintext, .. } => plaintext.as_bytes(),
         }
     }
 }
 
 /// The request side of [`CryptoLayer`]: passes a plaintext body through, or checks
 /// `msg_signature` and decrypts, as the mode and `encrypt_type` ask.
-pub(crate) fn open(
-    config: &WechatConfig,
+pub(crate) fn open<'c>(
+    config: &'c WechatConfig,
     query: &VerifiedQuery,
     body: Bytes,
-) -> Result<Opened, Rejection> {
+) -> Result<Opened<'c>, Rejection> {
     let crypt = match (config.mode, &config.crypt, query.is_encrypted()) {
         (Mode::Plaintext, _, _) | (Mode::Compatible, _, false) | (_, None, _) => {
             return Ok(Opened::Plain(body));
@@ -131,9 +130,9 @@ pub(crate) fn open(
     };
     let plaintext = decrypt(crypt, query, &body, envelope)?;
     Ok(Opened::Decrypted {
-        plaintext: Bytes::from(plaintext),
+        plaintext,
         envelope,
-        crypt: Arc::clone(crypt),
+        crypt,
     })
 }
 
@@ -262,7 +261,10 @@ where
             };
             parts.headers.remove(header::CONTENT_LENGTH);
             let res = inner
-                .call(Request::from_parts(parts, Full::new(plaintext)))
+                .call(Request::from_parts(
+                    parts,
+                    Full::new(Bytes::from(plaintext)),
+                ))
                 .await?;
             if res.status() != StatusCode::OK {
                 return Ok(res);
@@ -274,7 +276,7 @@ where
             if passes_unsealed(&reply) {
                 return Ok(Response::from_parts(parts, ResBody::from(reply)));
             }
-            Ok(match seal(&crypt, &config, envelope, &reply) {
+            Ok(match seal(crypt, &config, envelope, &reply) {
                 Ok((body, content_type)) => {
                     parts.headers.remove(header::CONTENT_LENGTH);
                     parts

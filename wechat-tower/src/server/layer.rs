@@ -123,7 +123,7 @@ where
                     Opened::Decrypted {
                         envelope, crypt, ..
                     } if !crypto::passes_unsealed(&body) => {
-                        crypto::seal(&crypt, &config, envelope, &body)
+                        crypto::seal(crypt, &config, envelope, &body)
                     }
                     _ => Ok((body, content_type)),
                 }
