@@ -121,8 +121,41 @@ async fn redis_store_locks_and_expires() {
             .await
             .unwrap()
     );
+    assert!(
+        !store
+            .replace_if_equals("lock", b"b", Bytes::from_static(b"b"), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_if_equals(
+                "lock",
+                b"a",
+                Bytes::from_static(b"a2"),
+                Some(Duration::from_millis(300))
+            )
+            .await
+            .unwrap()
+    );
+    assert!(!store.delete_if_equals("lock", b"a").await.unwrap());
     assert!(!store.delete_if_equals("lock", b"b").await.unwrap());
-    assert!(store.delete_if_equals("lock", b"a").await.unwrap());
+    assert!(store.delete_if_equals("lock", b"a2").await.unwrap());
+    // A TTL-less renewal keeps the value without expiry.
+    store
+        .set(
+            "held",
+            Bytes::from_static(b"h"),
+            Some(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .replace_if_equals("held", b"h", Bytes::from_static(b"h"), None)
+            .await
+            .unwrap()
+    );
     store
         .set(
             "k",
@@ -138,6 +171,11 @@ async fn redis_store_locks_and_expires() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(store.get("k").await.unwrap(), None);
     assert!(!store.delete("k").await.unwrap());
+    assert_eq!(
+        store.get("held").await.unwrap(),
+        Some(Bytes::from_static(b"h")),
+        "renewed without a TTL, it outlives its first one"
+    );
 }
 
 #[tokio::test]

@@ -573,6 +573,15 @@ mod tests {
             ) -> Result<bool, StoreError> {
                 Err(StoreError::Timeout)
             }
+            async fn replace_if_equals(
+                &self,
+                _: &str,
+                _: &[u8],
+                _: Bytes,
+                _: Option<Duration>,
+            ) -> Result<bool, StoreError> {
+                Err(StoreError::Timeout)
+            }
             async fn delete(&self, _: &str) -> Result<bool, StoreError> {
                 Err(StoreError::Timeout)
             }

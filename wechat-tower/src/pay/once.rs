@@ -6,7 +6,9 @@
 //!
 //! 1. `done` already: answer SUCCESS, do not call the handler;
 //! 2. `set_if_absent(claim)` wins: this delivery runs the handler, in a task of its own (so that
-//!    WeChat hanging up does not cancel it half-way), renewing the claim every third of its TTL;
+//!    WeChat hanging up does not cancel it half-way), renewing the claim every third of its TTL
+//!    only while it still holds it (compare-and-set: a renewal never overwrites another
+//!    delivery's claim or record);
 //!    - `Ok`: `set(done)`, answer SUCCESS;
 //!    - `Err` or panic: release the claim (holder-checked), answer FAIL: the retry runs it;
 //! 3. another delivery holds the claim: poll until it is `done` (SUCCESS), released (claim it
@@ -114,8 +116,24 @@ impl Once {
                     let every = claim_ttl / 3;
                     loop {
                         tokio::time::sleep(every).await;
-                        if let Err(err) = store.set(&key, claim.clone(), Some(claim_ttl)).await {
-                            tracing::warn!(%err, key, "cannot renew the claim on a pay notification");
+                        match store
+                            .replace_if_equals(&key, &claim, claim.clone(), Some(claim_ttl))
+                            .await
+                        {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                // The claim expired and another delivery may hold it now:
+                                // never overwrite that one's claim (or its `done`).
+                                tracing::error!(
+                                    key,
+                                    "lost the claim on a pay notification while its handler runs; \
+                                     another delivery may run the handler too"
+                                );
+                                break;
+                            }
+                            Err(err) => {
+                                tracing::warn!(%err, key, "cannot renew the claim on a pay notification");
+                            }
                         }
                     }
                 })
@@ -252,6 +270,37 @@ mod tests {
         assert_eq!(
             once(&store).run(|| async { Ok(()) }).await,
             Outcome::AlreadyHandled
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_claim_is_not_renewed_over_its_new_holder() {
+        let store = Arc::new(MemoryStore::new());
+        let slow = tokio::spawn(once(&store).run(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        }));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // As if this process had stalled past the claim's TTL and another delivery claimed it.
+        store
+            .set(
+                "k",
+                Bytes::from_static(b"claim:other"),
+                Some(Duration::from_secs(30)),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        assert_eq!(
+            store.get("k").await.unwrap(),
+            Some(Bytes::from_static(b"claim:other")),
+            "the stalled holder's heartbeat must leave the new claim alone"
+        );
+        // The stalled handler still finishes and records the payment as handled.
+        assert_eq!(slow.await.unwrap(), Outcome::Handled);
+        assert_eq!(
+            store.get("k").await.unwrap(),
+            Some(Bytes::from_static(DONE))
         );
     }
 

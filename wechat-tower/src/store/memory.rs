@@ -99,6 +99,24 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn replace_if_equals(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|inner, now| {
+            let matches = inner
+                .live(key, now)
+                .is_some_and(|e| e.value.as_ref() == expected);
+            if matches {
+                inner.insert(key, value, ttl, now);
+            }
+            matches
+        }))
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.with(|inner, now| {
             inner
@@ -161,9 +179,56 @@ mod tests {
                 .await
                 .unwrap()
         );
+        assert!(
+            !store
+                .replace_if_equals("l", b"b", Bytes::from_static(b"b"), None)
+                .await
+                .unwrap()
+        );
         assert!(!store.delete_if_equals("l", b"b").await.unwrap());
         assert!(store.delete_if_equals("l", b"a").await.unwrap());
         assert!(!store.delete("l").await.unwrap());
+        // Nothing to renew once released.
+        assert!(
+            !store
+                .replace_if_equals("l", b"a", Bytes::from_static(b"a"), None)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn renewal_extends_only_the_holders_lock() {
+        let store = MemoryStore::new();
+        let ttl = Some(Duration::from_secs(3));
+        assert!(
+            store
+                .set_if_absent("l", Bytes::from_static(b"a"), ttl)
+                .await
+                .unwrap()
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(
+            store
+                .replace_if_equals("l", b"a", Bytes::from_static(b"a"), ttl)
+                .await
+                .unwrap()
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(
+            store.get("l").await.unwrap(),
+            Some(Bytes::from_static(b"a")),
+            "renewed for another 3 s"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(store.get("l").await.unwrap(), None);
+        // An expired lock is not renewed: its holder has lost it.
+        assert!(
+            !store
+                .replace_if_equals("l", b"a", Bytes::from_static(b"a"), ttl)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test(start_paused = true)]

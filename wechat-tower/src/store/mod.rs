@@ -1,8 +1,8 @@
 //! Where shared state lives: access tokens, their refresh lock, and (later) sessions and pay
 //! notification records.
 //!
-//! A [`Store`] is a small async key-value interface with expiry and the two atomic operations a
-//! lock needs. [`MemoryStore`] is the embedded default for one process; `RedisStore` (feature
+//! A [`Store`] is a small async key-value interface with expiry and the three atomic operations a
+//! lock needs: acquire, holder-checked renewal and holder-checked release. [`MemoryStore`] is the embedded default for one process; `RedisStore` (feature
 //! `redis`) lets every process of a deployment share one store, so that they share one
 //! `access_token` instead of overwriting each other's (the 中控服务器 of WeChat's docs).
 //!
@@ -15,7 +15,9 @@
 //! let store = MemoryStore::new();
 //! assert!(store.set_if_absent("lock", Bytes::from_static(b"me"), Some(Duration::from_secs(5))).await?);
 //! assert!(!store.set_if_absent("lock", Bytes::from_static(b"you"), None).await?);
-//! assert!(!store.delete_if_equals("lock", b"you").await?); // only the holder releases
+//! assert!(!store.replace_if_equals("lock", b"you", Bytes::from_static(b"you"), None).await?);
+//! assert!(store.replace_if_equals("lock", b"me", Bytes::from_static(b"me"), Some(Duration::from_secs(5))).await?);
+//! assert!(!store.delete_if_equals("lock", b"you").await?); // only the holder renews or releases
 //! assert!(store.delete_if_equals("lock", b"me").await?);
 //! # Ok(()) }
 //! ```
@@ -56,8 +58,9 @@ impl std::error::Error for StoreError {}
 
 /// An async key-value store with expiry, shared by the parts of the framework that keep state.
 ///
-/// Implementations must make [`Store::set_if_absent`] and [`Store::delete_if_equals`] atomic:
-/// they are the acquire and the holder-checked release of a lock.
+/// Implementations must make [`Store::set_if_absent`], [`Store::replace_if_equals`] and
+/// [`Store::delete_if_equals`] atomic: they are the acquire, the holder-checked renewal and the
+/// holder-checked release of a lock.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The value under `key`, if present and not expired.
@@ -70,6 +73,17 @@ pub trait Store: Send + Sync + 'static {
     async fn set_if_absent(
         &self,
         key: &str,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets `key` to `value` (expiring after `ttl`) only if its current value equals `expected`;
+    /// returns whether it did. A lock's holder renews it this way, so a holder that stalled past
+    /// the TTL cannot overwrite the lock another has taken since.
+    async fn replace_if_equals(
+        &self,
+        key: &str,
+        expected: &[u8],
         value: Bytes,
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError>;

@@ -17,7 +17,23 @@ else
 end
 "#;
 
-/// A [`Store`] in Redis (`SET … NX PX` for locks, a Lua compare-and-delete for their release),
+/// Compare-and-set, atomic on the server: the holder-checked renewal of a lock. `ARGV[3]` is the
+/// TTL in milliseconds, or empty for none.
+const REPLACE_IF_EQUALS: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    if ARGV[3] == "" then
+        redis.call("SET", KEYS[1], ARGV[2])
+    else
+        redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+    end
+    return 1
+else
+    return 0
+end
+"#;
+
+/// A [`Store`] in Redis (`SET … NX PX` for locks, Lua compare-and-set and compare-and-delete
+/// for their renewal and release),
 /// for deployments with many processes. Keys can share a prefix to live beside other data.
 ///
 /// ```no_run
@@ -32,6 +48,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    replace_if_equals: redis::Script,
     delete_if_equals: redis::Script,
 }
 
@@ -88,6 +105,7 @@ impl RedisStore {
             conn,
             prefix: String::new(),
             timeout,
+            replace_if_equals: redis::Script::new(REPLACE_IF_EQUALS),
             delete_if_equals: redis::Script::new(DELETE_IF_EQUALS),
         })
     }
@@ -106,6 +124,14 @@ impl RedisStore {
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         tokio::time::timeout(self.timeout, cmd.query_async(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn invoke(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
             .await
             .map_err(|_| StoreError::Timeout)?
             .map_err(|e| unavailable(&e))
@@ -153,14 +179,24 @@ impl Store for RedisStore {
         Ok(removed > 0)
     }
 
+    async fn replace_if_equals(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let mut invocation = self.replace_if_equals.key(self.key(key));
+        invocation
+            .arg(expected)
+            .arg(value.as_ref())
+            .arg(ttl.map(|ttl| millis(ttl).to_string()).unwrap_or_default());
+        Ok(self.invoke(&invocation).await? > 0)
+    }
+
     async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
         let mut invocation = self.delete_if_equals.key(self.key(key));
         invocation.arg(expected);
-        let removed: u64 = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
-            .await
-            .map_err(|_| StoreError::Timeout)?
-            .map_err(|e| unavailable(&e))?;
-        Ok(removed > 0)
+        Ok(self.invoke(&invocation).await? > 0)
     }
 }
