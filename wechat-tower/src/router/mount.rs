@@ -57,7 +57,8 @@ use super::Router;
     message = "`{Self}` is not a handler made by `#[wechat_handler]`",
     label = "not a `#[wechat_handler]`",
     note = "`Router::handler` takes an `async fn` marked `#[wechat_handler(msg = \"text\")]` (or `event = \"..\"`, `fallback`, ...)",
-    note = "mount a plain `async fn` with `Router::on`, `Router::on_key`, `Router::keyword`, `Router::prefix`, `Router::fallback` or `Router::route`"
+    note = "mount a plain `async fn` with `Router::on`, `Router::on_key`, `Router::keyword`, `Router::prefix`, `Router::fallback` or `Router::route`",
+    note = "a `#[wechat_handler(pay = \"notify\")]` or `pay = \"refund\"` handler mounts on the pay notify URL instead: `PayNotify::builder(config).handler(..)`"
 )]
 pub trait MountHandler<S> {
     /// Adds the handler (or handlers) to `router`, each on its route.
