@@ -32,9 +32,9 @@ else
 end
 "#;
 
-/// A [`Store`] in Redis (`SET … NX PX` for locks, Lua compare-and-set and compare-and-delete
-/// for their renewal and release),
-/// for deployments with many processes. Keys can share a prefix to live beside other data.
+/// A [`Store`] in Redis, for deployments with many processes: `SET … NX PX` takes a lock, and Lua
+/// compare-and-set and compare-and-delete scripts renew and release it. Keys can share a prefix
+/// to live beside other data.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), wechat_tower::store::StoreError> {
