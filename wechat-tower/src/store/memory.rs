@@ -71,6 +71,12 @@ impl Inner {
     fn live(&self, key: &str, now: Instant) -> Option<&Entry> {
         self.entries.get(key).filter(|e| e.live(now))
     }
+
+    /// Whether `key` is live and holds `expected`: the check of a holder-checked operation.
+    fn holds(&self, key: &str, expected: &[u8], now: Instant) -> bool {
+        self.live(key, now)
+            .is_some_and(|e| e.value.as_ref() == expected)
+    }
 }
 
 #[async_trait]
@@ -107,13 +113,11 @@ impl Store for MemoryStore {
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError> {
         Ok(self.with(|inner, now| {
-            let matches = inner
-                .live(key, now)
-                .is_some_and(|e| e.value.as_ref() == expected);
-            if matches {
+            let holds = inner.holds(key, expected, now);
+            if holds {
                 inner.insert(key, value, ttl, now);
             }
-            matches
+            holds
         }))
     }
 
@@ -128,13 +132,11 @@ impl Store for MemoryStore {
 
     async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
         Ok(self.with(|inner, now| {
-            let matches = inner
-                .live(key, now)
-                .is_some_and(|e| e.value.as_ref() == expected);
-            if matches {
+            let holds = inner.holds(key, expected, now);
+            if holds {
                 inner.entries.remove(key);
             }
-            matches
+            holds
         }))
     }
 }
