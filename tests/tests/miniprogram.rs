@@ -79,10 +79,19 @@ fn manual_clock() -> (Arc<AtomicU64>, impl Fn() -> u64 + Send + Sync + 'static) 
 
 /// The example app over `wechat`, sessions in memory.
 async fn app_in_memory(wechat: &MockWechat) -> (SocketAddr, Arc<AtomicU64>) {
+    let (addr, now, _) = app_in_memory_with_sessions(wechat).await;
+    (addr, now)
+}
+
+/// [`app_in_memory`], and its sessions (to open one as `SessionStore::login` would).
+async fn app_in_memory_with_sessions(
+    wechat: &MockWechat,
+) -> (SocketAddr, Arc<AtomicU64>, SessionStore) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (now, clock) = manual_clock();
     let sessions = SessionStore::new(Arc::clone(&store)).clock(clock);
-    (serve(App::new(client(wechat, store), sessions)).await, now)
+    let addr = serve(App::new(client(wechat, store), sessions.clone())).await;
+    (addr, now, sessions)
 }
 
 /// One HTTP call: method, path, optional bearer token, optional JSON body → status and JSON.
@@ -146,8 +155,8 @@ fn userinfo_body(data: &EncryptedData) -> Value {
 }
 
 /// Login, `/me`, `/userinfo` (the official sample, byte for byte, and `rawData` checked),
-/// `/phone`, logout: the flow of a Mini Program, against any store.
-async fn full_flow(addr: SocketAddr, wechat: &MockWechat) {
+/// `/phone`, logout: the flow of a Mini Program, against any store (`sessions`: the app's).
+async fn full_flow(addr: SocketAddr, wechat: &MockWechat, sessions: &SessionStore) {
     let sample = official_decrypt_vector();
     let token = login(
         addr,
@@ -165,14 +174,40 @@ async fn full_flow(addr: SocketAddr, wechat: &MockWechat) {
         json!({ "openid": USER, "unionid": format!("mock-union-{USER}") })
     );
 
-    // The official sample decrypts through the session, and comes back exactly as WeChat
-    // wrote it.
+    // The official sample names its user by openId and unionId. The mock's login gave this
+    // session another unionid (`mock-union-…`): the data is not this session's, and is refused
+    // like data that does not decrypt.
+    let sample_body =
+        json!({ "encryptedData": sample["encrypted_data"], "iv": sample["iv"] }).to_string();
     let (status, bytes) = call_raw(
         addr,
         "POST",
         "/userinfo",
         Some(&token),
-        Some(json!({ "encryptedData": sample["encrypted_data"], "iv": sample["iv"] }).to_string()),
+        Some(sample_body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bytes:?}");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap(),
+        error(10202, "encryptedData does not decrypt")
+    );
+    // In a session of the sample's user (as `SessionStore::login` opens it from WeChat's
+    // answer), it decrypts, and comes back exactly as WeChat wrote it.
+    let sample_session = sessions
+        .create(
+            USER,
+            sample["expected"]["unionId"].as_str(),
+            &SessionKey::new(sample["session_key"].as_str().unwrap()),
+        )
+        .await
+        .unwrap();
+    let (status, bytes) = call_raw(
+        addr,
+        "POST",
+        "/userinfo",
+        Some(sample_session.expose()),
+        Some(sample_body),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{bytes:?}");
@@ -246,8 +281,8 @@ async fn full_flow(addr: SocketAddr, wechat: &MockWechat) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_in_memory() {
     let wechat = mock().await;
-    let (addr, _) = app_in_memory(&wechat).await;
-    full_flow(addr, &wechat).await;
+    let (addr, _, sessions) = app_in_memory_with_sessions(&wechat).await;
+    full_flow(addr, &wechat, &sessions).await;
     assert_eq!(wechat.calls("/sns/jscode2session"), 1);
 }
 
@@ -368,6 +403,207 @@ async fn forged_encrypted_data_is_refused_alike() {
     }
     // The session key itself is fine: only the data was forged.
     assert!(SessionKey::new(session_key).aes_key().is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16: forged user data naming another user
+// ---------------------------------------------------------------------------------------------
+
+/// The attacker: a user of the same Mini Program, logged in with their own `wx.login()` code.
+const ATTACKER: &str = "oMalloryMalloryMalloryMa1234";
+/// The IV WeChat chose for the attacker's genuine data.
+const GENUINE_IV: &str = "r7BXXKkLb8qrSNn05n0qiA==";
+
+/// What the attacker does with their own genuine data, knowing its plaintext (`/userinfo`
+/// echoes it) and nothing else: with C[−1] = IV and P[i] = D(C[i]) ⊕ C[i−1], drop the blocks
+/// before b = `start` / 16 − 1 and send IV' = C[b−1] ⊕ P[b] ⊕ `replacement`, so that the
+/// first block decrypts to `replacement` and the rest, from `start` on, as before.
+fn forge(
+    plaintext: &[u8],
+    data: &EncryptedData,
+    start: usize,
+    replacement: &[u8; 16],
+) -> EncryptedData {
+    assert_eq!(start % 16, 0, "the claimed id starts a block");
+    let b = start / 16 - 1;
+    let ciphertext = b64_decode(&data.encrypted_data);
+    let previous = if b == 0 {
+        b64_decode(&data.iv)
+    } else {
+        ciphertext[(b - 1) * 16..b * 16].to_vec()
+    };
+    let iv: Vec<u8> = (0..16)
+        .map(|i| previous[i] ^ plaintext[b * 16 + i] ^ replacement[i])
+        .collect();
+    let mut forged = data.clone();
+    forged.encrypted_data = b64_encode(&ciphertext[b * 16..]);
+    forged.iv = b64_encode(&iv);
+    forged
+}
+
+/// Posts the attacker's genuine data to `/userinfo` (accepted: it is theirs) and returns the
+/// plaintext the server echoes.
+async fn genuine_echo(addr: SocketAddr, token: &str, data: &EncryptedData) -> Bytes {
+    let (status, echoed) = call_raw(
+        addr,
+        "POST",
+        "/userinfo",
+        Some(token),
+        Some(userinfo_body(data).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{echoed:?}");
+    let value: Value = serde_json::from_slice(&echoed).unwrap();
+    assert_eq!(
+        value["openId"], ATTACKER,
+        "the genuine data names the attacker"
+    );
+    echoed
+}
+
+/// The attack of issue 16 through the example app: an attacker whose nickName ends with the
+/// victim's openid forges, from their own genuine `encryptedData`, data that decrypts (valid
+/// padding, valid JSON, this app's watermark) to `"openId": "<victim>"`. `/userinfo` must not
+/// answer it with the victim's openid; it answers like any data that does not decrypt.
+#[tokio::test]
+async fn issue16_forged_user_data_naming_another_user_is_refused() {
+    let wechat = mock().await;
+    let (addr, _) = app_in_memory(&wechat).await;
+    let victim = login(addr, &wechat, USER, None).await;
+    let token = login(addr, &wechat, ATTACKER, None).await;
+    let key = SessionKey::new(wechat.session_key(ATTACKER).unwrap())
+        .aes_key()
+        .unwrap();
+    let refused = (
+        StatusCode::BAD_REQUEST,
+        error(10202, "encryptedData does not decrypt"),
+    );
+
+    // 1. WeChat's key order (`openId` first, `unionId` near the end), as in the official sample.
+    let before = format!(r#"{{"openId":"{ATTACKER}","nickName":""#);
+    let filler = "M".repeat(16 - before.len() % 16);
+    let start = before.len() + filler.len();
+    let plaintext = format!(
+        r#"{before}{filler}{USER}","gender":1,"language":"zh_CN","city":"","province":"","country":"CN","avatarUrl":"","unionId":"mock-union-{ATTACKER}","watermark":{{"timestamp":{T0},"appid":"{APPID}"}}}}"#
+    );
+    // (`EncryptedData` is non-exhaustive: take one from the mock and put WeChat's bytes in it.)
+    let mut genuine = wechat.encrypt_user_data(ATTACKER, json!({})).unwrap();
+    genuine.encrypted_data = key.encrypt(GENUINE_IV, plaintext.as_bytes()).unwrap();
+    GENUINE_IV.clone_into(&mut genuine.iv);
+    assert_eq!(genuine_echo(addr, &token, &genuine).await, plaintext);
+    let forged = forge(
+        plaintext.as_bytes(),
+        &genuine,
+        start,
+        b"{     \"openId\":\"",
+    );
+    let decrypted = key.decrypt_raw(&forged.encrypted_data, &forged.iv).unwrap();
+    let decrypted = String::from_utf8(decrypted).unwrap();
+    assert_eq!(
+        decrypted,
+        format!("{{     \"openId\":\"{}", &plaintext[start..])
+    );
+    let value: Value = serde_json::from_str(&decrypted).unwrap();
+    assert_eq!(value["openId"], USER, "the forgery names the victim");
+    assert_eq!(value["watermark"]["appid"], APPID);
+    let (status, bytes) = call_raw(
+        addr,
+        "POST",
+        "/userinfo",
+        Some(&token),
+        Some(userinfo_body(&forged).to_string()),
+    )
+    .await;
+    assert!(
+        !(status == StatusCode::OK || String::from_utf8_lossy(&bytes).contains(USER)),
+        "{status} {bytes:?}"
+    );
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((status, body), refused.clone());
+
+    // 2. Sorted key order (the mock writes maps sorted, so `openId` follows `nickName`): the
+    // forgery carries the victim's `openId` and then the attacker's. A parser that keeps the
+    // last sees the attacker, one that keeps the first the victim: refused too.
+    let filler = "M".repeat(16 - r#"{"gender":1,"nickName":""#.len() % 16);
+    let genuine = wechat
+        .encrypt_user_data(
+            ATTACKER,
+            json!({ "openId": ATTACKER, "nickName": format!("{filler}{USER}"), "gender": 1 }),
+        )
+        .unwrap();
+    assert_eq!(
+        b64_encode(&b64_decode(&genuine.encrypted_data)),
+        genuine.encrypted_data
+    );
+    let plaintext = genuine_echo(addr, &token, &genuine).await;
+    let start = plaintext
+        .windows(USER.len())
+        .position(|w| w == USER.as_bytes())
+        .unwrap();
+    let forged = forge(&plaintext, &genuine, start, b"{     \"openId\":\"");
+    let decrypted = key.decrypt_raw(&forged.encrypted_data, &forged.iv).unwrap();
+    assert!(
+        decrypted
+            .starts_with(format!(r#"{{     "openId":"{USER}","openId":"{ATTACKER}","#).as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&decrypted)
+    );
+    assert_eq!(
+        call(
+            addr,
+            "POST",
+            "/userinfo",
+            Some(&token),
+            Some(userinfo_body(&forged))
+        )
+        .await,
+        refused
+    );
+
+    // The victim's own session is untouched, and the attacker's genuine data still works.
+    let (status, me) = call(addr, "GET", "/me", Some(&victim), None).await;
+    assert_eq!((status, &me["openid"]), (StatusCode::OK, &json!(USER)));
+    genuine_echo(addr, &token, &genuine).await;
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (this package has no base64 dependency).
+fn b64_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(B64[(n >> (18 - 6 * i) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in text.as_bytes().chunks(4) {
+        let digits: Vec<u32> = chunk
+            .iter()
+            .take_while(|&&c| c != b'=')
+            .map(|&c| B64.iter().position(|&d| d == c).unwrap() as u32)
+            .collect();
+        let n = digits
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &d)| n | d << (18 - 6 * i));
+        for i in 0..digits.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -545,10 +781,11 @@ async fn a_relogin_updates_the_session_key_of_every_session() {
 // ---------------------------------------------------------------------------------------------
 
 /// One "process": the example app with its own Redis connections and WeChat client.
-async fn app_on_redis(wechat: &MockWechat, redis: &RedisServer) -> SocketAddr {
+async fn app_on_redis(wechat: &MockWechat, redis: &RedisServer) -> (SocketAddr, SessionStore) {
     let store: Arc<dyn Store> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
     let sessions = SessionStore::new(Arc::clone(&store));
-    serve(App::new(client(wechat, store), sessions)).await
+    let addr = serve(App::new(client(wechat, store), sessions.clone())).await;
+    (addr, sessions)
 }
 
 async fn redis_dump(redis: &RedisServer) -> Vec<(String, String)> {
@@ -580,9 +817,9 @@ async fn the_same_flow_on_redis_shared_by_two_processes() {
         return;
     };
     let wechat = mock().await;
-    let a = app_on_redis(&wechat, &redis).await;
-    let b = app_on_redis(&wechat, &redis).await;
-    full_flow(a, &wechat).await;
+    let (a, sessions_a) = app_on_redis(&wechat, &redis).await;
+    let (b, _) = app_on_redis(&wechat, &redis).await;
+    full_flow(a, &wechat, &sessions_a).await;
 
     // A session opened by one process works in the other, and a logout in one ends it in both.
     let token = login(a, &wechat, USER, None).await;
@@ -630,7 +867,7 @@ async fn redis_going_away_is_503_not_a_hang() {
         return;
     };
     let wechat = mock().await;
-    let addr = app_on_redis(&wechat, &redis).await;
+    let (addr, _) = app_on_redis(&wechat, &redis).await;
     let token = login(addr, &wechat, USER, None).await;
     redis.stop();
     let started = std::time::Instant::now();
@@ -747,7 +984,7 @@ async fn tokens_and_session_keys_never_reach_the_logs_or_debug() {
 
     // Everything that logs: logins (good and refused), every endpoint, forged data, a wrong
     // token, an expired token, a logout.
-    full_flow(addr, &wechat).await;
+    full_flow(addr, &wechat, &sessions).await;
     let token = login(addr, &wechat, USER, None).await;
     let session_key = wechat.session_key(USER).unwrap();
     wechat.fail_next("/sns/jscode2session", 1, -1);
@@ -778,6 +1015,13 @@ async fn tokens_and_session_keys_never_reach_the_logs_or_debug() {
     );
     assert!(logs.contains("errcode=10003"), "{logs}");
     assert!(logs.contains("jscode2session failed"), "{logs}");
+    // The official sample under the mock's unionid (in `full_flow`): logged as a forgery,
+    // without the ids.
+    assert!(
+        logs.contains("encryptedData naming another user refused"),
+        "{logs}"
+    );
+    assert!(!logs.contains("ocMvos6NjeKLIBqg5Mr9QjxrP1FA"), "{logs}");
     // ...but no token or session key, in logs or Debug.
     for secret in [
         token.as_str(),

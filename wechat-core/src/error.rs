@@ -71,8 +71,13 @@ pub enum ErrorKind {
     InvalidSessionKey,
     /// The `iv` of Mini Program `encryptedData` is not base64 of 16 bytes.
     InvalidIv,
-    /// Decrypted Mini Program data is not a JSON object.
+    /// Decrypted Mini Program data is not a JSON object (or repeats an `openId`, `unionId` or
+    /// `watermark` key).
     InvalidJson,
+    /// Decrypted Mini Program data names a user (`openId`, `unionId`) other than the session's:
+    /// the data is forged (it has no integrity of its own; see
+    /// [`miniprogram`](crate::miniprogram#security)).
+    IdentityMismatch,
 }
 
 impl Error {
@@ -140,6 +145,9 @@ impl fmt::Display for Error {
             }
             ErrorKind::InvalidIv => f.write_str("invalid iv: expected base64 of 16 bytes"),
             ErrorKind::InvalidJson => f.write_str("decrypted data is not a JSON object"),
+            ErrorKind::IdentityMismatch => {
+                f.write_str("decrypted data names another user than the session's")
+            }
         }
     }
 }
@@ -159,5 +167,14 @@ mod tests {
     fn display_names_the_field() {
         let err = Error::from(ErrorKind::MissingField("CreateTime"));
         assert_eq!(err.to_string(), "missing field `CreateTime`");
+    }
+
+    #[test]
+    fn identity_mismatch_names_no_id() {
+        let err = Error::from(ErrorKind::IdentityMismatch);
+        assert_eq!(
+            err.to_string(),
+            "decrypted data names another user than the session's"
+        );
     }
 }

@@ -7,7 +7,9 @@
 //! AES-128-CBC, the key and IV base64-decoded from `session_key` and `iv` (16 bytes each),
 //! PKCS#7 padding to 16-byte blocks. The plaintext is a UTF-8 JSON object whose
 //! `watermark.appid` names the app the data was given to: [`decrypt`] checks it against yours
-//! and exposes `watermark.timestamp`.
+//! and exposes `watermark.timestamp`, and the user it names, when it names one
+//! ([`DecryptedData::open_id`], [`DecryptedData::union_id`]), which must be the session's user
+//! (see [Security](#security)).
 //!
 //! ```
 //! use wechat_core::miniprogram;
@@ -18,6 +20,12 @@
 //! let data = miniprogram::decrypt(&session_key, ENCRYPTED_DATA, "r7BXXKkLb8qrSNn05n0qiA==", "wx4f4bc4dec97d474b")?;
 //! assert_eq!(data.watermark().timestamp, 1477314187);
 //! assert!(data.json().starts_with(r#"{"openId":"oGZUI0egBJY1zhBYw2KhdUfwVJJE","nickName":"Band""#));
+//! // Whose data it is: compare with the session's user (`UserSession::decrypt` does).
+//! assert_eq!(data.open_id(), Some("oGZUI0egBJY1zhBYw2KhdUfwVJJE"));
+//! assert_eq!(data.union_id(), Some("ocMvos6NjeKLIBqg5Mr9QjxrP1FA"));
+//! data.verify_identity("oGZUI0egBJY1zhBYw2KhdUfwVJJE", Some("ocMvos6NjeKLIBqg5Mr9QjxrP1FA"))?;
+//! let err = data.verify_identity("oAnotherUser", None).unwrap_err();
+//! assert_eq!(err.kind(), &wechat_core::ErrorKind::IdentityMismatch);
 //!
 //! // The same data is refused for another app.
 //! let err = miniprogram::decrypt(&session_key, ENCRYPTED_DATA, "r7BXXKkLb8qrSNn05n0qiA==", "wx0000000000000000").unwrap_err();
@@ -33,18 +41,46 @@
 //!
 //! # Security
 //!
-//! The scheme has no MAC: the watermark is the only integrity check. Errors are typed here so
-//! that servers can log them, but a server should answer every decryption failure of
-//! client-supplied data alike (same status, same body): telling a bad padding apart from a bad
-//! JSON would be a padding oracle, with which a client could forge `encryptedData` that
-//! decrypts to JSON of its choosing.
+//! The data has no integrity of its own: AES-CBC has no MAC, and the Mini Program (so whoever
+//! holds a session) chooses the `iv`. A user who knows one block of the plaintext of their own
+//! data (a block inside their own nickName will do; a server that shows the data back tells
+//! them the rest) can drop the blocks before it and pick the IV that turns it into any 16 bytes
+//! of their choice, every later block (the watermark included) decrypting as before: with
+//! `C[-1] = IV` and `P[i] = D(C[i]) ^ C[i-1]`, sending `C[b], C[b+1], …` with
+//! `IV' = C[b-1] ^ P[b] ^ P'` makes the first block `P'`. A nickName that ends with another
+//! user's openid on a block boundary thus becomes `{"openId":"<victim>",…` under the
+//! attacker's own session key, with valid padding and your app's watermark. All there is to
+//! rely on:
+//!
+//! - the watermark: [`decrypt`] refuses data given to another app
+//!   ([`ErrorKind::AppIdMismatch`]);
+//! - the identity: the `openId` (and `unionId`) the data names must be the session's user.
+//!   [`decrypt`] does **not** check it (it does not know the session): the session-level API,
+//!   `wechat_tower::session::UserSession::decrypt`, does; without it, call
+//!   [`DecryptedData::verify_identity`] with the session's ids. So that every JSON parser reads
+//!   the same identity, data that repeats `openId`, `unionId` or `watermark` is refused
+//!   ([`ErrorKind::InvalidJson`]), and so is an `openId` or `unionId` that is not a string
+//!   ([`ErrorKind::InvalidField`]).
+//!
+//! Data that names no user (the legacy phone-number payload, WeRun steps, share info) passes
+//! the identity check, and its own user can forge it the same way (a first block of their
+//! choice, then any block-aligned tail of their own data): trust nothing in it that a user
+//! gains by lying about. Phone numbers, for one, come from the server-side
+//! `getuserphonenumber` call with the button's `code`.
+//!
+//! Errors are typed here so that servers can log them, but a server should answer every
+//! decryption failure of client-supplied data alike (same status, same body): telling a bad
+//! padding apart from a bad JSON would be a padding oracle, with which a client could forge
+//! `encryptedData` that decrypts to JSON of its choosing, every block of it.
 
 use aes::Aes128;
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
@@ -97,20 +133,34 @@ impl SessionAesKey {
     /// Decrypts `encryptedData` with `iv` (both base64, as the Mini Program sends them), checks
     /// that the plaintext is a JSON object whose `watermark.appid` is `appid`, and returns it.
     ///
+    /// It does **not** check whose data it is: see [`decrypt`] and the
+    /// [security note](self#security).
+    ///
     /// # Errors
     ///
     /// Those of [`SessionAesKey::decrypt_raw`], then [`ErrorKind::InvalidUtf8`],
-    /// [`ErrorKind::InvalidJson`] (not a JSON object), [`ErrorKind::MissingField`]`("watermark")`,
+    /// [`ErrorKind::InvalidJson`] (not a JSON object, or a repeated `openId`, `unionId` or
+    /// `watermark` key), [`ErrorKind::MissingField`]`("watermark")`,
     /// [`ErrorKind::InvalidField`]`("watermark")` (not `{appid: string, timestamp: integer}`),
-    /// and [`ErrorKind::AppIdMismatch`].
+    /// [`ErrorKind::InvalidField`]`("openId")` or `("unionId")` (present but not a string), and
+    /// [`ErrorKind::AppIdMismatch`].
     pub fn decrypt(&self, encrypted_data: &str, iv: &str, appid: &str) -> Result<DecryptedData> {
         let plaintext = self.decrypt_raw(encrypted_data, iv)?;
         let json = String::from_utf8(plaintext).map_err(|_| Error::from(ErrorKind::InvalidUtf8))?;
-        let watermark = read_watermark(&json)?;
+        let Fields {
+            watermark,
+            open_id,
+            union_id,
+        } = read_fields(&json)?;
         if !constant_time_eq(watermark.appid.as_bytes(), appid.as_bytes()) {
             return Err(ErrorKind::AppIdMismatch.into());
         }
-        Ok(DecryptedData { json, watermark })
+        Ok(DecryptedData {
+            json,
+            watermark,
+            open_id,
+            union_id,
+        })
     }
 
     /// Decrypts `encryptedData` with `iv` (both base64) and removes the padding; nothing about
@@ -186,11 +236,19 @@ pub struct Watermark {
 }
 
 /// Decrypted open data whose watermark names your app: the JSON text exactly as WeChat wrote it,
-/// and its [`Watermark`].
+/// its [`Watermark`], and the user it names, if any.
+///
+/// Which payloads name a user: user info (`wx.getUserInfo`, `wx.getUserProfile`) carries
+/// `openId`, and `unionId` when the Mini Program is bound to an Open Platform account; the
+/// legacy phone-number payload (`{phoneNumber, purePhoneNumber, countryCode, watermark}`),
+/// WeRun data (`{stepInfoList, watermark}`) and share info (`{openGId, watermark}`, a group)
+/// carry none. See the [module docs](self#security) for why the ids must be checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecryptedData {
     json: String,
     watermark: Watermark,
+    open_id: Option<String>,
+    union_id: Option<String>,
 }
 
 impl DecryptedData {
@@ -219,6 +277,50 @@ impl DecryptedData {
         self.watermark.timestamp
     }
 
+    /// The top-level `openId`: the user the data names, when it names one. Not checked against
+    /// anything by [`decrypt`]: see [`DecryptedData::verify_identity`].
+    #[must_use]
+    pub fn open_id(&self) -> Option<&str> {
+        self.open_id.as_deref()
+    }
+
+    /// The top-level `unionId`, when the data carries one (Mini Programs bound to an Open
+    /// Platform account). Not checked by [`decrypt`] either.
+    #[must_use]
+    pub fn union_id(&self) -> Option<&str> {
+        self.union_id.as_deref()
+    }
+
+    /// Checks that the data is for the session's user (`openid`, and `unionid` when the session
+    /// has one), in constant time:
+    ///
+    /// - an `openId` must be `openid`;
+    /// - a `unionId` must be `unionid`; when the session has none, a `unionId` is accepted only
+    ///   next to a matching `openId` (WeChat writes them together; alone, it is vouched for by
+    ///   nothing a forger cannot choose).
+    ///
+    /// Data that names no user (see [`DecryptedData`]) passes: there is nothing to compare.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::IdentityMismatch`].
+    pub fn verify_identity(&self, openid: &str, unionid: Option<&str>) -> Result<()> {
+        let open_id_ok = self
+            .open_id
+            .as_deref()
+            .is_none_or(|id| constant_time_eq(id.as_bytes(), openid.as_bytes()));
+        let union_id_ok = match (self.union_id.as_deref(), unionid) {
+            (None, _) => true,
+            (Some(id), Some(unionid)) => constant_time_eq(id.as_bytes(), unionid.as_bytes()),
+            (Some(_), None) => self.open_id.is_some(),
+        };
+        if open_id_ok && union_id_ok {
+            Ok(())
+        } else {
+            Err(ErrorKind::IdentityMismatch.into())
+        }
+    }
+
     /// The JSON as a type of yours (unknown fields are ignored by serde's default).
     ///
     /// # Errors
@@ -232,6 +334,13 @@ impl DecryptedData {
 /// Decrypts a user's `encryptedData` with their `session_key` and checks its watermark against
 /// `appid`: [`SessionKey::aes_key`] then [`SessionAesKey::decrypt`]. See the
 /// [module docs](self).
+///
+/// This is the low-level primitive: it does **not** check that the data is for the user whose
+/// session key decrypted it, and a user can forge data naming another user that passes every
+/// check here (see [Security](self#security)). Servers use
+/// `wechat_tower::session::UserSession::decrypt`, which does, or call
+/// [`DecryptedData::verify_identity`] with the session's ids before trusting
+/// [`DecryptedData::open_id`].
 ///
 /// # Errors
 ///
@@ -290,23 +399,112 @@ fn decode_16(b64: &str) -> Option<Zeroizing<[u8; KEY_LEN]>> {
     }
 }
 
-/// The first pass over the plaintext: only `watermark` is read; every other field is skipped.
-#[derive(Deserialize)]
-struct Envelope {
-    watermark: Option<serde_json::Value>,
+/// What the first pass reads from the plaintext.
+struct Fields {
+    watermark: Watermark,
+    open_id: Option<String>,
+    union_id: Option<String>,
 }
 
-fn read_watermark(json: &str) -> Result<Watermark> {
-    // serde would also read a struct from a JSON array; WeChat's data is always an object.
-    if json.trim_start().as_bytes().first() != Some(&b'{') {
-        return Err(ErrorKind::InvalidJson.into());
+/// The first pass over the plaintext: `openId`, `unionId` and `watermark` are kept as they are
+/// (each at most once), every other value is skipped without being built.
+#[derive(Default)]
+struct Envelope {
+    open_id: Option<Value>,
+    union_id: Option<Value>,
+    watermark: Option<Value>,
+}
+
+/// The keys the first pass keeps (compared after JSON unescaping, as every parser reads them).
+enum Key {
+    OpenId,
+    UnionId,
+    Watermark,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "openId" => Key::OpenId,
+                    "unionId" => Key::UnionId,
+                    "watermark" => Key::Watermark,
+                    _ => Key::Other,
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
     }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = Envelope;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+                let mut envelope = Envelope::default();
+                while let Some(key) = map.next_key()? {
+                    let slot = match key {
+                        Key::OpenId => &mut envelope.open_id,
+                        Key::UnionId => &mut envelope.union_id,
+                        Key::Watermark => &mut envelope.watermark,
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    // A repeated key lets two parsers disagree on whose data it is
+                    // (`serde_json::Value` keeps the last, others the first).
+                    if slot.is_some() {
+                        return Err(de::Error::custom("duplicate key"));
+                    }
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(envelope)
+            }
+        }
+
+        // A map, never a sequence: WeChat's data is always an object.
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+fn read_fields(json: &str) -> Result<Fields> {
     let envelope: Envelope =
         serde_json::from_str(json).map_err(|_| Error::from(ErrorKind::InvalidJson))?;
     let watermark = envelope
         .watermark
         .ok_or(ErrorKind::MissingField("watermark"))?;
-    Watermark::deserialize(watermark).map_err(|_| ErrorKind::InvalidField("watermark").into())
+    let watermark =
+        Watermark::deserialize(watermark).map_err(|_| ErrorKind::InvalidField("watermark"))?;
+    let text = |value: Option<Value>, name: &'static str| match value {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(Error::from(ErrorKind::InvalidField(name))),
+    };
+    Ok(Fields {
+        watermark,
+        open_id: text(envelope.open_id, "openId")?,
+        union_id: text(envelope.union_id, "unionId")?,
+    })
 }
 
 #[cfg(test)]
@@ -371,10 +569,99 @@ mod tests {
                 "{json}"
             );
         }
+        let wm = r#""watermark":{"appid":"wxapp","timestamp":1}"#;
+        let identity_cases = [
+            (
+                format!(r#"{{"openId":"a","openId":"b",{wm}}}"#),
+                ErrorKind::InvalidJson,
+            ),
+            (
+                format!(r#"{{"unionId":"a",{wm},"unionId":"b"}}"#),
+                ErrorKind::InvalidJson,
+            ),
+            // The same key spelt with an escape is the same key to every parser.
+            (
+                format!(r#"{{"openId":"a","open\u0049d":"b",{wm}}}"#),
+                ErrorKind::InvalidJson,
+            ),
+            (
+                format!(r#"{{"openId":null,"openId":"b",{wm}}}"#),
+                ErrorKind::InvalidJson,
+            ),
+            (
+                format!(r#"{{"openId":1,{wm}}}"#),
+                ErrorKind::InvalidField("openId"),
+            ),
+            (
+                format!(r#"{{"openId":null,{wm}}}"#),
+                ErrorKind::InvalidField("openId"),
+            ),
+            (
+                format!(r#"{{"unionId":["u"],{wm}}}"#),
+                ErrorKind::InvalidField("unionId"),
+            ),
+        ];
+        for (json, expected) in identity_cases {
+            assert_eq!(
+                kind(key().decrypt(&encrypt_json(&json), IV, "wxapp")),
+                expected,
+                "{json}"
+            );
+        }
         let not_utf8 = key().encrypt(IV, &[b'{', 0xff, b'}']).unwrap();
         assert_eq!(
             kind(key().decrypt(&not_utf8, IV, "wxapp")),
             ErrorKind::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn reads_the_identity_at_the_top_level_only() {
+        let decrypt = |json: &str| key().decrypt(&encrypt_json(json), IV, "wxapp").unwrap();
+        let data = decrypt(
+            r#"{"open\u0049d":"oUser","nick":{"openId":"x","unionId":"y"},"unionId":"uUser","openid":"z","watermark":{"appid":"wxapp","timestamp":1}}"#,
+        );
+        assert_eq!(data.open_id(), Some("oUser"));
+        assert_eq!(data.union_id(), Some("uUser"));
+        let phone = decrypt(
+            r#"{"phoneNumber":"13800138000","purePhoneNumber":"13800138000","countryCode":"86","watermark":{"appid":"wxapp","timestamp":1}}"#,
+        );
+        assert_eq!((phone.open_id(), phone.union_id()), (None, None));
+    }
+
+    #[test]
+    fn verify_identity_compares_with_the_session() {
+        let wm = r#""watermark":{"appid":"wxapp","timestamp":1}"#;
+        let data = |ids: &str| {
+            key()
+                .decrypt(&encrypt_json(&format!("{{{ids}{wm}}}")), IV, "wxapp")
+                .unwrap()
+        };
+        let ok = |d: &DecryptedData, openid, unionid| d.verify_identity(openid, unionid).is_ok();
+        let both = data(r#""openId":"oUser","unionId":"uUser","#);
+        assert!(ok(&both, "oUser", Some("uUser")));
+        assert!(
+            ok(&both, "oUser", None),
+            "a session that never learnt its unionid"
+        );
+        assert!(!ok(&both, "oOther", Some("uUser")));
+        assert!(!ok(&both, "oUser", Some("uOther")));
+        assert!(!ok(&both, "oUse", Some("uUser")), "a prefix is another id");
+        let open_only = data(r#""openId":"oUser","#);
+        assert!(ok(&open_only, "oUser", Some("uUser")));
+        assert!(!ok(&open_only, "oOther", None));
+        // A unionId that no openId vouches for: only the session's own.
+        let union_only = data(r#""unionId":"uUser","#);
+        assert!(ok(&union_only, "oUser", Some("uUser")));
+        assert!(!ok(&union_only, "oUser", Some("uOther")));
+        assert!(!ok(&union_only, "oUser", None));
+        // No identity at all (phone number, WeRun): nothing to compare.
+        assert!(ok(&data(""), "oUser", None));
+        assert_eq!(
+            both.verify_identity("oOther", None)
+                .unwrap_err()
+                .into_kind(),
+            ErrorKind::IdentityMismatch
         );
     }
 

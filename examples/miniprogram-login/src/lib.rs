@@ -8,8 +8,8 @@
 //! |---|---|---|---|
 //! | `POST /login` | – | `{"code": "<wx.login() code>"}` | `{"token": …, "openid": …}` |
 //! | `GET /me` | `Authorization: Bearer <token>` | – | `{"openid": …, "unionid": …}` |
-//! | `POST /userinfo` | yes | `{"encryptedData": …, "iv": …}`, optionally with `rawData` and `signature` (checked) | the decrypted object exactly as WeChat wrote it (watermark checked) |
-//! | `POST /phone` | yes | `{"code": "<getPhoneNumber code>"}` | `{"phoneNumber": …, "purePhoneNumber": …, "countryCode": …, "watermark": …}` |
+//! | `POST /userinfo` | yes | `{"encryptedData": …, "iv": …}`, optionally with `rawData` and `signature` (checked) | the decrypted object exactly as WeChat wrote it (watermark checked, and its `openId`/`unionId` are the session's: [`UserSession::decrypt`]) |
+//! | `POST /phone` | yes | `{"code": "<getPhoneNumber code>"}` | `{"phoneNumber": …, "purePhoneNumber": …, "countryCode": …, "watermark": …}`, from WeChat's server (`getuserphonenumber`), never from `encryptedData` |
 //! | `POST /logout` | yes | – | `{"errcode": 0, "errmsg": "ok"}` |
 //!
 //! Errors answer `{"errcode": …, "errmsg": …}`: the codes of
@@ -19,11 +19,28 @@
 //! | errcode | status | errmsg | when |
 //! |---|---|---|---|
 //! | 10201 | 400 | `bad request body` | not a JSON object of the expected fields |
-//! | 10202 | 400 | `encryptedData does not decrypt` | any failure to decrypt (bad base64, key, IV, padding, not JSON): one answer for all, so that the server is no padding oracle |
+//! | 10202 | 400 | `encryptedData does not decrypt` | any failure to decrypt (bad base64, key, IV, padding, not JSON), and data that names another user than the session's: one answer for all, so that the server is no padding oracle |
 //! | 10203 | 400 | `data is for another app` | the watermark names another app id |
 //! | 10204 | 400 | `rawData signature mismatch` | `signature` is not sha1(rawData + session_key) |
 //! | 10205 | 400 | `invalid phone code` | WeChat refused the `getPhoneNumber` code (40029) |
 //! | 10206 | 502 | `WeChat phone number API failed` | any other failure of that call |
+//!
+//! # Forged `encryptedData`
+//!
+//! `encryptedData` has no integrity: a user can turn their own genuine data into data that
+//! decrypts cleanly, with this app's watermark, and names another user (see
+//! [`wechat_core::miniprogram`](wechat_tower::core::miniprogram#security)). `/userinfo`
+//! therefore decrypts through [`UserSession::decrypt`], which refuses data whose `openId` or
+//! `unionId` is not the session's. That refusal answers 10202, like a bad padding, rather than
+//! a code of its own: no genuine client ever meets it (WeChat encrypts a user's data with that
+//! user's key), so a distinct answer would only tell a forger that their blob got past the
+//! padding, the JSON and the watermark, a success signal to iterate on. The server logs it at
+//! `warn` (a forgery attempt, not a client bug). Another app's watermark keeps 10203: that is
+//! a configuration mistake a developer needs to see, and is reached by genuine data.
+//!
+//! `/phone` takes the number from WeChat's server with the button's `code`: the legacy
+//! encrypted phone payload names no user, so no identity check can bind it to the session, and
+//! its own user could forge it the same way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -154,8 +171,8 @@ pub enum ApiError {
     BadBody,
     /// The login failed (the codes of `wechat_tower::session`).
     Login(LoginError),
-    /// `encryptedData` does not decrypt for this session and app. 10202, or 10203 for another
-    /// app's data.
+    /// `encryptedData` does not decrypt for this session and app, or names another user. 10202,
+    /// or 10203 for another app's data.
     Decrypt(wechat_tower::core::Error),
     /// `rawData` does not match its `signature`. 10204.
     RawDataSignature,
@@ -172,16 +189,26 @@ impl IntoResponse for ApiError {
             Self::Session(err) => return SessionRejection::from(&err).into_response(),
             Self::BadBody => (StatusCode::BAD_REQUEST, 10201, "bad request body"),
             Self::Decrypt(err) => {
-                // The kind is logged for the developer; the client learns nothing about it.
-                tracing::debug!(%err, "encryptedData refused");
-                if *err.kind() == ErrorKind::AppIdMismatch {
-                    (StatusCode::BAD_REQUEST, 10203, "data is for another app")
-                } else {
-                    (
-                        StatusCode::BAD_REQUEST,
-                        10202,
-                        "encryptedData does not decrypt",
-                    )
+                // The kind is logged for the developer; the client learns nothing about it (a
+                // forgery naming another user included: see the crate docs).
+                let refused = (
+                    StatusCode::BAD_REQUEST,
+                    10202,
+                    "encryptedData does not decrypt",
+                );
+                match err.kind() {
+                    ErrorKind::AppIdMismatch => {
+                        tracing::debug!(%err, "encryptedData refused");
+                        (StatusCode::BAD_REQUEST, 10203, "data is for another app")
+                    }
+                    ErrorKind::IdentityMismatch => {
+                        tracing::warn!(%err, "encryptedData naming another user refused");
+                        refused
+                    }
+                    _ => {
+                        tracing::debug!(%err, "encryptedData refused");
+                        refused
+                    }
                 }
             }
             Self::RawDataSignature => {
@@ -258,6 +285,7 @@ async fn userinfo(
         }
         _ => return Err(ApiError::BadBody),
     }
+    // Through the session, never `miniprogram::decrypt`: the session checks whose data it is.
     let data = user
         .decrypt(&body.encrypted_data, &body.iv, &app.appid)
         .map_err(ApiError::Decrypt)?;
