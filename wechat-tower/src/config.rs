@@ -84,6 +84,17 @@ pub struct WechatConfig {
 
 impl WechatConfig {
     /// Plaintext mode (明文模式) with the console's token.
+    ///
+    /// # Security
+    ///
+    /// In plaintext mode WeChat signs the URL (`timestamp`, `nonce`), not the body: one signed
+    /// URL accepts **any** body for the whole timestamp window (300 s either way by default).
+    /// Signed URLs in access logs or proxies are therefore keys: whoever reads one can forge
+    /// messages from any user for five minutes (the router's retry record bounds the memory such
+    /// a flood takes, see [`DedupConfig`](crate::router::DedupConfig)). In production prefer
+    /// safe mode (安全模式, [`WechatConfig::safe`]), where the body is encrypted and covered by
+    /// `msg_signature`, so a captured request can only be replayed as it is, and the retry record
+    /// answers such a replay without running the handler again.
     pub fn plaintext(token: impl Into<String>) -> Self {
         Self {
             token: Token::new(token),
@@ -132,7 +143,16 @@ impl WechatConfig {
     }
 
     /// Accept timestamps within this many seconds of now (default 300); 0 turns the check off,
-    /// for benchmarks that replay one fixed request.
+    /// for benchmarks that replay one fixed request (never in production: a captured request
+    /// then stays valid forever).
+    ///
+    /// Inside the window a captured, correctly signed request can be replayed; what stops it from
+    /// running a handler twice is the router's retry record, which lasts
+    /// [`DedupConfig::DEFAULT_TTL`](crate::router::DedupConfig::DEFAULT_TTL) (330 s: the default
+    /// window plus a margin for clock skew). A window wider than 300 s needs a matching
+    /// [`DedupConfig::ttl`](crate::router::DedupConfig::ttl) (the window plus
+    /// [`DedupConfig::CLOCK_SKEW_MARGIN`](crate::router::DedupConfig::CLOCK_SKEW_MARGIN)) on the
+    /// router behind this config.
     pub fn timestamp_window_secs(mut self, secs: u64) -> Self {
         self.window_secs = secs;
         self

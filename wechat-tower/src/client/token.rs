@@ -9,7 +9,12 @@
 //!   caller fetches while the others wait for it (single flight);
 //! - across processes: the token lives in a [`Store`] (Redis for many processes); a lock
 //!   (`set_if_absent` with a TTL, released only by its holder) lets one process fetch while the
-//!   others wait and read the store;
+//!   others wait and read the store. The holder renews the lock every third of its TTL while its
+//!   fetch runs (holder-checked with [`Store::replace_if_equals`], as the pay claims do), so a
+//!   fetch slower than the TTL does not let a second process fetch a second token; a renewal that
+//!   finds the lock gone or taken by another holder stops renewing, logs a warning, and lets the
+//!   fetch finish (the other holder may fetch too, but no lock is overwritten). A process that
+//!   dies mid-fetch stops renewing, and its lock expires after one TTL;
 //! - ahead of expiry: a token within `refresh_ahead` of its expiry is refreshed by the next caller
 //!   (others keep using it meanwhile);
 //! - passively: when WeChat answers 40001/40014/42001, [`TokenManager::invalidate`] drops the
@@ -41,7 +46,9 @@
 //! ```
 
 use std::future::Future;
+use std::pin::pin;
 use std::sync::{Arc, RwLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -169,8 +176,8 @@ impl TokenManager {
     /// A manager of the token stored under `key` (e.g. `wechat:<appid>:access_token`; every
     /// process of a deployment must use the same key), fetched from `source`.
     ///
-    /// Defaults: refresh 300 s ahead of expiry, a 10 s refresh lock, waiting up to 15 s for
-    /// another process's refresh, the system clock.
+    /// Defaults: refresh 300 s ahead of expiry, a 10 s refresh lock renewed while the fetch runs,
+    /// waiting up to 15 s for another process's refresh, the system clock.
     #[must_use]
     pub fn new(key: impl Into<String>, store: Arc<dyn Store>, source: impl TokenSource) -> Self {
         let key = key.into();
@@ -204,8 +211,11 @@ impl TokenManager {
         self.configure(|i| i.refresh_ahead = secs)
     }
 
-    /// How long one process may hold the refresh lock (default 10 s), and how long others wait
-    /// for a token to appear before giving up (default 15 s).
+    /// How long the refresh lock lives without renewal (default 10 s: how long the others wait
+    /// after a holder died mid-fetch), and how long others wait for a token to appear before
+    /// giving up (default 15 s). The holder renews the lock every third of `lock_ttl` while its
+    /// fetch runs, however long the fetch takes; keep `wait_timeout` above the fetch's own
+    /// deadline, or the waiting callers give up ([`ClientError::TokenUnavailable`]) first.
     #[must_use]
     pub fn lock_timing(self, lock_ttl: Duration, wait_timeout: Duration) -> Self {
         self.configure(|i| {
@@ -324,7 +334,9 @@ impl TokenManager {
                 .set_if_absent(&inner.lock_key, holder.clone(), Some(inner.lock_ttl))
                 .await?;
             if locked {
-                let result = self.fetch_and_store(invalidated).await;
+                let result = self
+                    .while_renewing(&holder, self.fetch_and_store(invalidated))
+                    .await;
                 // Release only our own lock; if it expired meanwhile, someone else holds it now.
                 let released = inner.store.delete_if_equals(&inner.lock_key, &holder).await;
                 let token = result?;
@@ -343,6 +355,59 @@ impl TokenManager {
                 return Err(ClientError::TokenUnavailable);
             }
             tokio::time::sleep(inner.poll_interval).await;
+        }
+    }
+
+    /// Runs `work` (the fetch) while renewing the refresh lock held as `holder`; the renewal
+    /// stops with `work`, or when the lock is found lost.
+    async fn while_renewing<T>(&self, holder: &Bytes, work: impl Future<Output = T>) -> T {
+        let mut work = pin!(work);
+        let mut renew = pin!(self.renew_lock(holder));
+        let mut renewing = true;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            if renewing && renew.as_mut().poll(cx).is_ready() {
+                renewing = false;
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Renews the refresh lock every third of its TTL while this process holds it; returns when
+    /// it does not any more.
+    async fn renew_lock(&self, holder: &Bytes) {
+        let inner = &self.inner;
+        let every = (inner.lock_ttl / 3).max(Duration::from_millis(1));
+        loop {
+            tokio::time::sleep(every).await;
+            match inner
+                .store
+                .replace_if_equals(
+                    &inner.lock_key,
+                    holder,
+                    holder.clone(),
+                    Some(inner.lock_ttl),
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Expired (the store stalled longer than the TTL) and maybe taken: never
+                    // overwrite another holder's lock.
+                    tracing::warn!(
+                        key = inner.lock_key,
+                        "lost the token refresh lock while fetching; another process may fetch \
+                         a token too"
+                    );
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, key = inner.lock_key, "cannot renew the token refresh lock");
+                }
+            }
         }
     }
 
@@ -599,6 +664,150 @@ mod tests {
             tokens.get().await,
             Err(ClientError::Store(StoreError::Timeout))
         ));
+    }
+
+    /// A source that takes `took` to answer, counting its fetches.
+    fn slow_source(fetches: &Arc<AtomicUsize>, took: Duration) -> impl TokenSource + use<> {
+        let fetches = Arc::clone(fetches);
+        move |_invalidated: bool| {
+            let n = fetches.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(took).await;
+                Ok(FetchedToken {
+                    token: AccessToken::new(format!("t{n}")),
+                    expires_in: 7200,
+                })
+            }
+        }
+    }
+
+    /// Issue 16: the lock lived 10 s, never renewed, so an upstream fetch of 12 s let a second
+    /// process take the lock and fetch a second token.
+    #[tokio::test(start_paused = true)]
+    async fn issue16_a_fetch_slower_than_the_lock_ttl_is_not_repeated_by_another_process() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let manager = || {
+            TokenManager::new(
+                "k",
+                Arc::clone(&store),
+                slow_source(&fetches, Duration::from_secs(3)),
+            )
+            .lock_timing(Duration::from_secs(1), Duration::from_secs(10))
+        };
+        let (first, second) = (manager(), manager());
+        let a = tokio::spawn(async move { first.get().await });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let b = tokio::spawn(async move { second.get().await });
+        assert_eq!(a.await.unwrap().unwrap().expose(), "t0");
+        assert_eq!(b.await.unwrap().unwrap().expose(), "t0");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // The holder released its lock.
+        assert_eq!(store.get("k:lock").await.unwrap(), None);
+    }
+
+    /// A [`MemoryStore`] that counts lock renewals.
+    struct CountingRenewals {
+        inner: MemoryStore,
+        renewals: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Store for CountingRenewals {
+        async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+            self.inner.get(key).await
+        }
+        async fn set(
+            &self,
+            key: &str,
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<(), StoreError> {
+            self.inner.set(key, value, ttl).await
+        }
+        async fn set_if_absent(
+            &self,
+            key: &str,
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<bool, StoreError> {
+            self.inner.set_if_absent(key, value, ttl).await
+        }
+        async fn replace_if_equals(
+            &self,
+            key: &str,
+            expected: &[u8],
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<bool, StoreError> {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            self.inner
+                .replace_if_equals(key, expected, value, ttl)
+                .await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+            self.inner.delete_if_equals(key, expected).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_that_finds_the_lock_taken_stops_renewing() {
+        let store = Arc::new(CountingRenewals {
+            inner: MemoryStore::new(),
+            renewals: AtomicUsize::new(0),
+        });
+        let thief = Arc::clone(&store);
+        let tokens =
+            TokenManager::new("k", Arc::clone(&store) as Arc<dyn Store>, move |_: bool| {
+                let thief = Arc::clone(&thief);
+                async move {
+                    // The lock expired (say, the store stalled) and another process took it.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    thief
+                        .set(
+                            "k:lock",
+                            Bytes::from_static(b"other"),
+                            Some(Duration::from_secs(60)),
+                        )
+                        .await?;
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    Ok(FetchedToken {
+                        token: AccessToken::new("t"),
+                        expires_in: 7200,
+                    })
+                }
+            })
+            .lock_timing(Duration::from_secs(1), Duration::from_secs(10));
+        assert_eq!(tokens.get().await.unwrap().expose(), "t");
+        // One renewal found the lock taken (at 1/3 s); none followed in the 3 s of fetch left.
+        assert_eq!(store.renewals.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            store.get("k:lock").await.unwrap(),
+            Some(Bytes::from_static(b"other"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_lock_is_renewed_while_the_fetch_runs() {
+        let store = Arc::new(CountingRenewals {
+            inner: MemoryStore::new(),
+            renewals: AtomicUsize::new(0),
+        });
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::clone(&store) as Arc<dyn Store>,
+            slow_source(&fetches, Duration::from_millis(3_100)),
+        )
+        .lock_timing(Duration::from_secs(3), Duration::from_secs(10));
+        assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        // Every second for 3.1 s, then the renewal stopped with the fetch.
+        assert_eq!(store.renewals.load(Ordering::SeqCst), 3);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(store.renewals.load(Ordering::SeqCst), 3);
     }
 
     #[test]

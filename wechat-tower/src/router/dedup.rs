@@ -1,6 +1,33 @@
-//! The retry cache: WeChat retries a message three times, 5 s apart, when it gets no answer in
-//! time; the router runs the handler once per message and answers every retry with the same
-//! reply.
+//! The retry record (retry cache): the router runs the handler once per message and answers
+//! every later delivery of it with the stored reply.
+//!
+//! # Why a message is remembered for five and a half minutes
+//!
+//! The same message reaches the router again in two ways:
+//!
+//! - **retries**: WeChat retries a message three times, 5 s apart, when it gets no answer in
+//!   time (15 s in all);
+//! - **replays**: a correctly signed request captured on the way (an access log, a proxy, a
+//!   load balancer that ends TLS) and sent again. The signature layer refuses it once its signed
+//!   `timestamp` is out of the window
+//!   ([`WechatConfig::timestamp_window_secs`](crate::WechatConfig::timestamp_window_secs), 300 s
+//!   either way by default), but inside the window only this record stops it.
+//!
+//! So the record keeps a message at least as long as the window: [`DedupConfig::DEFAULT_TTL`] is
+//! the default window ([`DEFAULT_WINDOW_SECS`], 300 s) plus [`DedupConfig::CLOCK_SKEW_MARGIN`]
+//! (30 s). A request signed at WeChat's time `T` is accepted until `T + 300` on this server's
+//! clock, and first arrives at `T + d`, `d` being this clock's lead over WeChat's (plus transit);
+//! it must be remembered for `300 − d` seconds, which 330 s covers while this clock lags WeChat's
+//! by up to 30 s (NTP keeps servers within a second; 30 s is a wide margin). A retry or replay
+//! inside the TTL gets the stored reply (encrypted afresh in safe mode) and never re-runs the
+//! handler; after it, the signature layer refuses the request.
+//!
+//! The router does not see the [`WechatConfig`](crate::WechatConfig) (it is a
+//! `Service<Message>`), so the two settings are kept consistent by their defaults: a TTL set
+//! below [`DEFAULT_WINDOW_SECS`] is logged as a warning when the router is built, and a window
+//! widened beyond 300 s needs a TTL widened with it ([`DedupConfig::ttl`]).
+//!
+//! # What identifies a delivery
 //!
 //! A delivery is recognised by `FromUserName` + `MsgId` for messages, and by `FromUserName` +
 //! `CreateTime` + `Event` + `EventKey` for events (events carry no `MsgId`, and `MsgId` alone is
@@ -9,59 +36,143 @@
 //! buttons tapped within the same second are two messages. Messages without a `MsgId` (types
 //! this crate does not know) fall back to `FromUserName` + `CreateTime` + `MsgType`.
 //!
-//! Memory is bounded: at most [`DedupConfig::capacity`] messages are remembered (the oldest
-//! goes first), each for [`DedupConfig::ttl`].
+//! # Life of an entry
+//!
+//! [`RetryCache::join`] finds the entry of a delivery's key or creates it (the claim: this
+//! delivery runs the handler, later ones join its [`Run`]); when the handler answers, the run's
+//! completion [`Record::settle`]s the reply: counted against the budget and kept, or, when too
+//! long, replaced by the mere fact that the message was handled. Entries leave by age (TTL) or,
+//! oldest first, by the memory budget. Moved into the shared `Store`, the same steps become
+//! `set_if_absent(key, claim, ttl)` and `set(key, reply bytes, ttl)`, and the TTL rule above
+//! holds there too. What is counted and the defaults are documented on [`DedupConfig`].
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::mem::size_of;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use wechat_core::replay::DEFAULT_WINDOW_SECS;
+use wechat_core::reply::Article;
 use wechat_core::{Message, Reply};
 
 use super::run::{Run, Waiter};
 
-/// Settings of the retry cache. See [`Router::dedup_config`](crate::router::Router::dedup_config).
+/// Settings of the retry record: how long and how much the router remembers of the messages it
+/// handled. See [`Router::dedup_config`](crate::router::Router::dedup_config).
+///
+/// # How long
+///
+/// The router answers every later delivery of a message with its stored reply, without running
+/// the handler again: WeChat's retries (three, 5 s apart) and replays of a captured, correctly
+/// signed request alike. The signature layer refuses a replay once its signed `timestamp` leaves
+/// the window ([`WechatConfig::timestamp_window_secs`](crate::WechatConfig::timestamp_window_secs),
+/// 300 s either way by default); inside the window only this record stops it. So the record
+/// must last at least as long as the window: [`Self::DEFAULT_TTL`] is the default window plus
+/// [`Self::CLOCK_SKEW_MARGIN`], 330 s. A request signed at WeChat's time `T` is accepted until
+/// `T + 300` on this server's clock and first arrives at `T + d`, `d` being how far this clock
+/// is ahead of WeChat's (plus transit): it must be remembered for `300 − d` seconds, which 330 s
+/// covers while this clock lags WeChat's by up to 30 s (NTP keeps servers within a second).
+///
+/// A message is recognised by `FromUserName` + `MsgId`, an event by `FromUserName` +
+/// `CreateTime` + `Event` + `EventKey`.
+///
+/// # Memory
+///
+/// The record is bounded by age ([`ttl`](Self::ttl)) and by a memory budget
+/// ([`max_memory`](Self::max_memory), 32 MiB by default), counted in bytes: about 500 bytes per
+/// message for the record itself (its table slots with room to grow, the key, the run and its
+/// inline reply, the heap blocks' overhead), plus the key's strings (the sender's OpenID, the
+/// event and its key) and the stored reply (the lengths of its string fields). When the budget
+/// is reached the oldest messages go first, still inside their TTL: a retry or replay of those
+/// would run the handler again, so that is logged (`tracing::warn!`, at most once a minute).
+/// With the defaults and short text replies (about 560 bytes a message) the budget holds about
+/// 60 000 messages: every message of the TTL up to about 180 messages a second, and WeChat's
+/// 15 s of retries up to about 4 000 a second.
+///
+/// A reply longer than [`max_reply_bytes`](Self::max_reply_bytes) (16 KiB by default) is not
+/// stored: it answers the deliveries waiting for it when it is ready, and the record then keeps
+/// only the fact that the message was handled, so a later retry or replay gets `success` and
+/// still does not run the handler.
+///
+/// In plaintext mode the signature covers the URL, not the body, so one signed URL accepts any
+/// body for the whole window: distinct forged messages are distinct entries, and the budget is
+/// what bounds the memory they take (prefer safe mode, see
+/// [`WechatConfig::plaintext`](crate::WechatConfig::plaintext)).
 ///
 /// ```
 /// use std::time::Duration;
 /// use wechat_tower::router::{DedupConfig, Router};
 ///
-/// let router = Router::new().dedup_config(DedupConfig::new().capacity(50_000).ttl(Duration::from_secs(60)));
+/// // A timestamp window widened to 600 s needs a record that lasts as long.
+/// let dedup = DedupConfig::new()
+///     .ttl(Duration::from_secs(600) + DedupConfig::CLOCK_SKEW_MARGIN)
+///     .max_memory(64 * 1024 * 1024)
+///     .max_reply_bytes(8 * 1024);
+/// let router = Router::new().dedup_config(dedup);
 /// # let _: Router = router;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct DedupConfig {
-    capacity: usize,
     ttl: Duration,
+    max_memory: usize,
+    max_reply_bytes: usize,
 }
 
 impl DedupConfig {
-    /// Messages remembered by default.
-    pub const DEFAULT_CAPACITY: usize = 10_000;
-    /// How long a message is remembered by default: WeChat's three retries come 5 s apart, so
-    /// 30 s covers them with a wide margin.
-    pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+    /// How much longer than the timestamp window the record lasts by default: how far this
+    /// server's clock may lag WeChat's before a replay could outlive the record (see
+    /// [How long](DedupConfig#how-long)).
+    pub const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(30);
+    /// How long a message is remembered by default: the default timestamp window
+    /// ([`DEFAULT_WINDOW_SECS`], 300 s) plus [`Self::CLOCK_SKEW_MARGIN`], so that neither a
+    /// retry nor a replay accepted by the signature layer runs the handler again.
+    pub const DEFAULT_TTL: Duration =
+        Duration::from_secs(DEFAULT_WINDOW_SECS + Self::CLOCK_SKEW_MARGIN.as_secs());
+    /// The default memory budget of the record: 32 MiB.
+    pub const DEFAULT_MAX_MEMORY: usize = 32 * 1024 * 1024;
+    /// The longest reply stored by default: 16 KiB (a text reply is at most 2048 bytes of
+    /// content on WeChat's side; only unusual replies come near).
+    pub const DEFAULT_MAX_REPLY_BYTES: usize = 16 * 1024;
 
-    /// The defaults: [`Self::DEFAULT_CAPACITY`] messages for [`Self::DEFAULT_TTL`].
+    /// The defaults: [`Self::DEFAULT_TTL`], [`Self::DEFAULT_MAX_MEMORY`],
+    /// [`Self::DEFAULT_MAX_REPLY_BYTES`].
     pub const fn new() -> Self {
         Self {
-            capacity: Self::DEFAULT_CAPACITY,
             ttl: Self::DEFAULT_TTL,
+            max_memory: Self::DEFAULT_MAX_MEMORY,
+            max_reply_bytes: Self::DEFAULT_MAX_REPLY_BYTES,
         }
     }
 
-    /// Remember at most `capacity` messages (at least one); the oldest is forgotten first.
-    /// Memory is about 200 bytes per message plus its reply.
-    pub const fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = if capacity == 0 { 1 } else { capacity };
+    /// Remember each message for `ttl`, counted from its first delivery.
+    ///
+    /// Keep it at least as long as the timestamp window
+    /// ([`WechatConfig::timestamp_window_secs`](crate::WechatConfig::timestamp_window_secs))
+    /// plus a margin for clock skew: a replay of a captured request that arrives after the
+    /// record forgot it, but inside the window, runs the handler again. A TTL below the default
+    /// window (300 s) is logged as a warning when the router is built.
+    pub const fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
         self
     }
 
-    /// Remember each message for `ttl`, counted from its first delivery.
-    pub const fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+    /// Keep the record within about `bytes` of memory (see [Memory](DedupConfig#memory) for what is
+    /// counted); the oldest messages are forgotten first, with a warning, since a retry or
+    /// replay of them then runs the handler again. A budget smaller than one message keeps only
+    /// the newest.
+    pub const fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Store replies up to `bytes` long (the lengths of their string fields). A longer reply
+    /// answers the deliveries waiting for it, and is then dropped: the record keeps only that the
+    /// message was handled, so a later retry or replay gets `success` without running the
+    /// handler.
+    pub const fn max_reply_bytes(mut self, bytes: usize) -> Self {
+        self.max_reply_bytes = bytes;
         self
     }
 }
@@ -113,84 +224,296 @@ impl DedupKey {
             id,
         }
     }
+
+    /// The bytes of its strings (in plaintext mode the sender decides how long they are).
+    fn heap_bytes(&self) -> usize {
+        self.from.len()
+            + match &self.id {
+                Id::Msg(_) => 0,
+                Id::Event { event, key, .. } => event.len() + key.as_ref().map_or(0, String::len),
+                Id::Untracked { msg_type, .. } => msg_type.len(),
+            }
+    }
 }
 
-/// How a delivery joins the cache.
+/// The size of a reply as the record counts it: the lengths of its string fields.
+pub(crate) fn reply_bytes(reply: &Reply) -> usize {
+    fn opt(s: Option<&String>) -> usize {
+        s.map_or(0, String::len)
+    }
+    match reply {
+        Reply::Success => 0,
+        Reply::Text(content) => content.len(),
+        Reply::Image { media_id } | Reply::Voice { media_id } => media_id.len(),
+        Reply::Video {
+            media_id,
+            title,
+            description,
+        } => media_id.len() + opt(title.as_ref()) + opt(description.as_ref()),
+        Reply::Music(music) => {
+            music.thumb_media_id.len()
+                + opt(music.title.as_ref())
+                + opt(music.description.as_ref())
+                + opt(music.music_url.as_ref())
+                + opt(music.hq_music_url.as_ref())
+        }
+        Reply::News(articles) => articles
+            .iter()
+            .map(|a| {
+                size_of::<Article>()
+                    + a.title.len()
+                    + a.description.len()
+                    + a.pic_url.len()
+                    + a.url.len()
+            })
+            .sum(),
+        Reply::TransferCustomerService { kf_account } => opt(kf_account.as_ref()),
+        // A kind of reply added to wechat-core later: its rendered size.
+        _ => reply.to_xml("", "", 0).map_or(usize::MAX, |xml| xml.len()),
+    }
+}
+
+/// A heap block's bookkeeping and rounding, as glibc's and most allocators' cost it.
+const ALLOC_OVERHEAD: usize = 16;
+
+/// What one remembered message costs besides its key's strings and its reply: its slots in the
+/// map and the queue (twice, for the room the tables keep to grow), the key's and the run's own
+/// heap blocks, and the blocks of up to four key strings. 474 bytes on x86_64; measured with a
+/// counting allocator, 50 000 messages with 40-byte replies took 442 heap bytes each (plus the
+/// allocator's headers) where the record counted 541.
+const ENTRY_OVERHEAD: usize = 2 * (size_of::<(Arc<DedupKey>, Entry)>() + 1)
+    + 2 * size_of::<(Instant, Arc<DedupKey>)>()
+    + (2 * size_of::<usize>() + size_of::<DedupKey>() + ALLOC_OVERHEAD)
+    + (2 * size_of::<usize>() + size_of::<Run>() + ALLOC_OVERHEAD)
+    + 4 * ALLOC_OVERHEAD;
+
+/// How often the record may warn that its budget made it forget messages inside their TTL.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// How a delivery joins the record.
 #[derive(Debug)]
 pub(crate) enum Join {
     /// A retry of a message already answered: the reply.
     Done(Reply),
     /// A retry of a message still being handled: wait for it.
     Wait(Waiter),
-    /// A new message: start the handler on this run and wait.
-    Start(Arc<Run>, Waiter),
+    /// A new message: start the handler on this run, wait, and [`Record::settle`] its reply.
+    Start(Arc<Run>, Waiter, Record),
 }
 
-/// Runs by delivery key, bounded in size and age.
-#[derive(Debug)]
+/// Runs by delivery key, bounded in age and bytes. Cheap to clone; clones share the record.
+#[derive(Debug, Clone)]
 pub(crate) struct RetryCache {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     config: DedupConfig,
-    inner: Mutex<Entries>,
+    entries: Mutex<Entries>,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
-    runs: HashMap<Arc<DedupKey>, Arc<Run>>,
-    /// Keys in insertion order with their insertion time; one per entry of `runs`.
+    map: HashMap<Arc<DedupKey>, Entry>,
+    /// Keys in insertion order with their insertion time; one per entry of `map`.
     order: VecDeque<(Instant, Arc<DedupKey>)>,
+    /// The sum of the entries' `bytes`.
+    bytes: usize,
+    /// Messages forgotten inside their TTL since the last warning, and when that was.
+    evicted_early: u64,
+    warned_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    slot: Slot,
+    /// What this entry is counted for: [`ENTRY_OVERHEAD`], the key's strings, the stored reply.
+    bytes: usize,
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// The run, running or done (then it holds the reply every later delivery gets).
+    Run(Arc<Run>),
+    /// Handled, with a reply too long to keep: later deliveries get `success`.
+    Handled,
 }
 
 impl RetryCache {
     pub(crate) fn new(config: DedupConfig) -> Self {
-        Self {
-            config,
-            inner: Mutex::new(Entries::default()),
+        if config.ttl < Duration::from_secs(DEFAULT_WINDOW_SECS) {
+            tracing::warn!(
+                ttl = ?config.ttl,
+                window_secs = DEFAULT_WINDOW_SECS,
+                "the retry record forgets messages before the default timestamp window closes: a \
+                 captured request replayed after its TTL runs the handler again; keep \
+                 DedupConfig::ttl at least as long as WechatConfig::timestamp_window_secs",
+            );
         }
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                entries: Mutex::new(Entries::default()),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        // Critical sections touch only the maps and counters: poisoning cannot leave them
+        // inconsistent.
+        self.shared
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Finds the run of `key`, or starts one.
     pub(crate) fn join(&self, key: DedupKey, now: Instant) -> Join {
-        // Critical sections touch only the maps: poisoning cannot leave them inconsistent.
-        let mut entries = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let entries = &mut *entries;
-        // Forget expired messages: `order` is oldest first, and `now` only grows under the lock.
-        while let Some((inserted, _)) = entries.order.front() {
-            if now.saturating_duration_since(*inserted) < self.config.ttl {
-                break;
-            }
-            if let Some((_, key)) = entries.order.pop_front() {
-                entries.runs.remove(&key);
-            }
-        }
-        if let Some(run) = entries.runs.get(&key) {
-            return match run.join() {
-                Ok(waiter) => Join::Wait(waiter),
-                Err(reply) => Join::Done(reply),
+        let config = &self.shared.config;
+        let mut entries = self.lock();
+        entries.expire(now, config.ttl);
+        if let Some(entry) = entries.map.get(&key) {
+            return match &entry.slot {
+                Slot::Run(run) => match run.join() {
+                    Ok(waiter) => Join::Wait(waiter),
+                    Err(reply) => Join::Done(reply),
+                },
+                Slot::Handled => Join::Done(Reply::Success),
             };
-        }
-        while entries.runs.len() >= self.config.capacity {
-            match entries.order.pop_front() {
-                Some((_, oldest)) => {
-                    entries.runs.remove(&oldest);
-                }
-                None => break,
-            }
         }
         let (run, waiter) = Run::start();
         let key = Arc::new(key);
-        entries.runs.insert(Arc::clone(&key), Arc::clone(&run));
-        entries.order.push_back((now, key));
-        Join::Start(run, waiter)
+        let bytes = ENTRY_OVERHEAD + key.heap_bytes();
+        entries.map.insert(
+            Arc::clone(&key),
+            Entry {
+                slot: Slot::Run(Arc::clone(&run)),
+                bytes,
+            },
+        );
+        entries.order.push_back((now, Arc::clone(&key)));
+        entries.bytes += bytes;
+        let warn = entries.fit(config, now);
+        drop(entries);
+        warn_evicted(warn);
+        let record = Record {
+            cache: self.clone(),
+            key,
+        };
+        Join::Start(run, waiter, record)
+    }
+
+    /// The bytes the record counts now.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// How many messages are remembered.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .runs
-            .len()
+        self.lock().map.len()
+    }
+}
+
+impl Entries {
+    /// Forgets the messages older than `ttl`: `order` is oldest first, and `now` only grows
+    /// under the lock.
+    fn expire(&mut self, now: Instant, ttl: Duration) {
+        let mut expired = false;
+        while let Some((inserted, _)) = self.order.front() {
+            if now.saturating_duration_since(*inserted) < ttl {
+                break;
+            }
+            self.pop_oldest();
+            expired = true;
+        }
+        // Give back the tables' room after a burst (amortised: they shrink to twice their use
+        // only once they are four times too large).
+        if expired && self.map.capacity() > 1024 && self.map.len() * 4 < self.map.capacity() {
+            self.map.shrink_to(self.map.len() * 2);
+            self.order.shrink_to(self.order.len() * 2);
+        }
+    }
+
+    fn pop_oldest(&mut self) -> Option<Instant> {
+        let (inserted, key) = self.order.pop_front()?;
+        if let Some(entry) = self.map.remove(&key) {
+            self.bytes -= entry.bytes;
+        }
+        Some(inserted)
+    }
+
+    /// Forgets the oldest messages (but never the last one) until the record fits its budget.
+    /// Returns how many were forgotten inside their TTL when it is time to warn about it.
+    fn fit(&mut self, config: &DedupConfig, now: Instant) -> Option<u64> {
+        while self.bytes > config.max_memory && self.order.len() > 1 {
+            if let Some(inserted) = self.pop_oldest()
+                && now.saturating_duration_since(inserted) < config.ttl
+            {
+                self.evicted_early += 1;
+            }
+        }
+        if self.evicted_early == 0
+            || self
+                .warned_at
+                .is_some_and(|at| now.saturating_duration_since(at) < WARN_EVERY)
+        {
+            return None;
+        }
+        self.warned_at = Some(now);
+        Some(std::mem::take(&mut self.evicted_early))
+    }
+}
+
+fn warn_evicted(evicted: Option<u64>) {
+    if let Some(evicted) = evicted {
+        tracing::warn!(
+            evicted,
+            "the retry record reached DedupConfig::max_memory and forgot messages inside their \
+             TTL: a retry or replay of those runs the handler again; raise max_memory",
+        );
+    }
+}
+
+/// The right to store the reply of a new message: held by the completion of its run.
+/// (With the record in a shared store, this is the claim on the key.)
+#[derive(Debug)]
+pub(crate) struct Record {
+    cache: RetryCache,
+    key: Arc<DedupKey>,
+}
+
+impl Record {
+    /// Counts the reply `run` now holds (`reply_bytes` long) against the budget, or, when it is
+    /// too long to keep, lets the record remember only that the message was handled. Nothing
+    /// happens when the message was forgotten meanwhile.
+    pub(crate) fn settle(self, run: &Arc<Run>, reply_bytes: usize) {
+        let config = &self.cache.shared.config;
+        let mut guard = self.cache.lock();
+        let entries = &mut *guard;
+        let Some(entry) = entries.map.get_mut(&*self.key) else {
+            return;
+        };
+        if !matches!(&entry.slot, Slot::Run(current) if Arc::ptr_eq(current, run)) {
+            return;
+        }
+        if reply_bytes > config.max_reply_bytes
+            || entry.bytes.saturating_add(reply_bytes) > config.max_memory
+        {
+            tracing::debug!(
+                reply_bytes,
+                "reply too long to keep; later deliveries of the message get `success`"
+            );
+            entry.slot = Slot::Handled;
+            return;
+        }
+        entry.bytes += reply_bytes;
+        entries.bytes += reply_bytes;
+        let warn = entries.fit(config, Instant::now());
+        drop(guard);
+        warn_evicted(warn);
     }
 }
 
@@ -201,6 +524,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+    use crate::router::run::Completion;
     use crate::router::{Router, RouterService};
 
     fn xml(from: &str, create_time: u64, body: &str) -> Message {
@@ -227,23 +551,35 @@ mod tests {
         )
     }
 
-    /// A router whose every handler counts its runs, sleeps `delay`, and answers the count.
-    fn counting(
+    /// A router whose every handler counts its runs, sleeps `delay`, and answers
+    /// `reply(count)`.
+    fn answering(
         delay: Duration,
+        reply: impl Fn(usize) -> String + Send + Sync + 'static,
         router: impl FnOnce(Router) -> Router,
     ) -> (RouterService, Arc<AtomicUsize>) {
         let runs = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&runs);
+        let reply = Arc::new(reply);
         let service = router(Router::new().fallback(move |_: Message| {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let reply = reply(n);
             async move {
                 tokio::time::sleep(delay).await;
-                format!("run {n}")
+                reply
             }
         }))
         .build()
         .unwrap();
         (service, runs)
+    }
+
+    /// A router whose every handler counts its runs, sleeps `delay`, and answers the count.
+    fn counting(
+        delay: Duration,
+        router: impl FnOnce(Router) -> Router,
+    ) -> (RouterService, Arc<AtomicUsize>) {
+        answering(delay, |n| format!("run {n}"), router)
     }
 
     #[tokio::test(start_paused = true)]
@@ -302,6 +638,29 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 4);
     }
 
+    /// Issue 16: the record forgot a message after 30 s while the signature layer accepts it
+    /// for 300 s, so one captured request ran its handler every 31 s.
+    #[tokio::test(start_paused = true)]
+    async fn issue16_replays_inside_the_window_get_the_stored_reply() {
+        let (router, runs) = counting(Duration::ZERO, |r| r);
+        let first = router.clone().oneshot(text("oA", 1)).await.unwrap();
+        assert_eq!(first, Reply::text("run 1"));
+        let start = Instant::now();
+        for at in [31, 62, 299] {
+            tokio::time::advance((start + Duration::from_secs(at)) - Instant::now()).await;
+            let replay = router.clone().oneshot(text("oA", 1)).await.unwrap();
+            assert_eq!(replay, first, "replay at {at} s");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn default_ttl_covers_the_default_window_with_a_margin() {
+        assert_eq!(DedupConfig::DEFAULT_TTL, Duration::from_secs(330));
+        assert!(DedupConfig::new().ttl > Duration::from_secs(DEFAULT_WINDOW_SECS));
+        assert_eq!(DedupConfig::default(), DedupConfig::new());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn entries_expire_after_the_ttl() {
         let (router, runs) = counting(Duration::ZERO, |r| {
@@ -318,8 +677,36 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn capacity_bounds_the_cache_and_forgets_the_oldest() {
-        let cache = RetryCache::new(DedupConfig::new().capacity(2));
+    async fn expiry_gives_back_every_counted_byte() {
+        let cache = RetryCache::new(DedupConfig::new());
+        let start = Instant::now();
+        for id in 1..=3000 {
+            let Join::Start(run, waiter, record) = cache.join(DedupKey::of(&text("oA", id)), start)
+            else {
+                panic!("a new message starts a run");
+            };
+            let completion = Completion::new(run, Some(record));
+            assert_eq!(completion.finish(Reply::text("x".repeat(100))), None);
+            drop(waiter);
+        }
+        assert_eq!(cache.len(), 3000);
+        assert!(cache.bytes() >= 3000 * (ENTRY_OVERHEAD + 100));
+        let later = start + DedupConfig::DEFAULT_TTL;
+        assert!(matches!(
+            cache.join(DedupKey::of(&text("oB", 1)), later),
+            Join::Start(..)
+        ));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.bytes(),
+            ENTRY_OVERHEAD + DedupKey::of(&text("oB", 1)).heap_bytes()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_forgets_the_oldest_first() {
+        let one = ENTRY_OVERHEAD + DedupKey::of(&text("oA", 1)).heap_bytes();
+        let cache = RetryCache::new(DedupConfig::new().max_memory(2 * one));
         let now = Instant::now();
         for id in 1..=3 {
             assert!(matches!(
@@ -328,6 +715,7 @@ mod tests {
             ));
         }
         assert_eq!(cache.len(), 2);
+        assert_eq!(cache.bytes(), 2 * one);
         // 1 was forgotten, 3 is still there.
         assert!(matches!(
             cache.join(DedupKey::of(&text("oA", 3)), now),
@@ -341,14 +729,173 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn capacity_bounds_the_router() {
+    async fn a_budget_below_one_message_keeps_the_newest() {
         let (router, runs) = counting(Duration::ZERO, |r| {
-            r.dedup_config(DedupConfig::new().capacity(2))
+            r.dedup_config(DedupConfig::new().max_memory(0))
         });
-        for id in [1, 2, 3, 1] {
+        for id in [1, 1, 2, 1] {
             router.clone().oneshot(text("oA", id)).await.unwrap();
         }
-        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    /// Issue 16: forged plaintext messages with 64 KiB replies grew echo-bot to 638 MB.
+    #[tokio::test(start_paused = true)]
+    async fn issue16_a_flood_stays_within_the_memory_budget() {
+        const BUDGET: usize = 256 * 1024;
+        // Replies of 500 to 1499 bytes, in no order, so that replies as well as new keys
+        // push the record over its budget.
+        let (router, runs) =
+            counting_with_cache(BUDGET, 2048, |n| "r".repeat(500 + n * 7919 % 1000));
+        let cache = router.dedup_cache().unwrap().clone();
+        let mut peak = 0;
+        for id in 0..5_000 {
+            let reply = router.clone().oneshot(text("oFlood", id)).await.unwrap();
+            assert!(matches!(reply, Reply::Text(ref s) if s.len() >= 500));
+            peak = peak.max(cache.bytes());
+        }
+        assert!(peak <= BUDGET, "{peak} bytes counted, budget {BUDGET}");
+        assert!(peak > BUDGET - 2 * (ENTRY_OVERHEAD + 1500), "{peak}");
+        let kept = cache.len();
+        assert!((100..500).contains(&kept), "{kept} messages kept");
+        assert_eq!(runs.load(Ordering::SeqCst), 5_000);
+        // The newest are answered from the record.
+        let retry = router.clone().oneshot(text("oFlood", 4_999)).await.unwrap();
+        assert!(matches!(retry, Reply::Text(ref s) if s.len() >= 500));
+        assert_eq!(runs.load(Ordering::SeqCst), 5_000);
+    }
+
+    fn counting_with_cache(
+        max_memory: usize,
+        max_reply_bytes: usize,
+        reply: impl Fn(usize) -> String + Send + Sync + 'static,
+    ) -> (RouterService, Arc<AtomicUsize>) {
+        answering(Duration::ZERO, reply, |r| {
+            r.dedup_config(
+                DedupConfig::new()
+                    .max_memory(max_memory)
+                    .max_reply_bytes(max_reply_bytes),
+            )
+        })
+    }
+
+    /// Issue 16: a reply over `max_reply_bytes` is not stored, and its retries do not run the
+    /// handler again.
+    #[tokio::test(start_paused = true)]
+    async fn issue16_oversized_replies_are_not_stored_but_still_deduplicated() {
+        let (router, runs) = counting_with_cache(DedupConfig::DEFAULT_MAX_MEMORY, 1024, |n| {
+            if n % 2 == 1 {
+                "big".repeat(1000)
+            } else {
+                "small".to_owned()
+            }
+        });
+        let cache = router.dedup_cache().unwrap().clone();
+        let before = cache.bytes();
+        let first = router.clone().oneshot(text("oA", 1)).await.unwrap();
+        assert_eq!(first, Reply::text("big".repeat(1000)));
+        let counted = cache.bytes() - before;
+        assert!(
+            counted < 3000,
+            "{counted} bytes counted for an oversized reply"
+        );
+        for _ in 0..3 {
+            let retry = router.clone().oneshot(text("oA", 1)).await.unwrap();
+            assert_eq!(retry, Reply::Success);
+        }
+        tokio::time::advance(Duration::from_secs(200)).await;
+        assert_eq!(
+            router.clone().oneshot(text("oA", 1)).await.unwrap(),
+            Reply::Success
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // A small reply is stored and repeated.
+        let small = router.clone().oneshot(text("oA", 2)).await.unwrap();
+        assert_eq!(small, Reply::text("small"));
+        assert_eq!(router.clone().oneshot(text("oA", 2)).await.unwrap(), small);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn oversized_reply_still_answers_a_retry_waiting_for_it() {
+        let (router, runs) = answering(
+            Duration::from_secs(2),
+            |_| "x".repeat(5000),
+            |r| r.dedup_config(DedupConfig::new().max_reply_bytes(1024)),
+        );
+        let first = tokio::spawn(router.clone().oneshot(text("oA", 1)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let retry = tokio::spawn(router.clone().oneshot(text("oA", 1)));
+        assert_eq!(first.await.unwrap().unwrap(), Reply::text("x".repeat(5000)));
+        assert_eq!(retry.await.unwrap().unwrap(), Reply::text("x".repeat(5000)));
+        assert_eq!(
+            router.clone().oneshot(text("oA", 1)).await.unwrap(),
+            Reply::Success
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn long_keys_are_counted() {
+        let cache = RetryCache::new(DedupConfig::new());
+        let long = "o".repeat(10_000);
+        let _ = cache.join(DedupKey::of(&text(&long, 1)), Instant::now());
+        assert!(cache.bytes() >= ENTRY_OVERHEAD + 10_000);
+    }
+
+    #[test]
+    fn reply_bytes_add_up_the_string_fields() {
+        assert_eq!(reply_bytes(&Reply::Success), 0);
+        assert_eq!(reply_bytes(&Reply::text("héllo")), 6);
+        assert_eq!(reply_bytes(&Reply::image("m1")), 2);
+        let news = Reply::news(vec![Article {
+            title: "t".into(),
+            description: "dd".into(),
+            pic_url: "ppp".into(),
+            url: "uuuu".into(),
+        }])
+        .unwrap();
+        assert_eq!(reply_bytes(&news), size_of::<Article>() + 10);
+    }
+
+    #[test]
+    fn entry_overhead_matches_the_module_docs() {
+        // The module docs say "about 500 bytes per message" (474 on x86_64).
+        assert!((400..=600).contains(&ENTRY_OVERHEAD), "{ENTRY_OVERHEAD}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forgetting_inside_the_ttl_warns_at_most_once_a_minute() {
+        let mut entries = Entries::default();
+        let config = DedupConfig::new().max_memory(0);
+        let start = Instant::now();
+        fn insert(entries: &mut Entries, id: u64, at: Instant) {
+            let key = Arc::new(DedupKey::of(&text("oA", id)));
+            entries.map.insert(
+                Arc::clone(&key),
+                Entry {
+                    slot: Slot::Handled,
+                    bytes: 1,
+                },
+            );
+            entries.order.push_back((at, key));
+            entries.bytes += 1;
+        }
+        insert(&mut entries, 1, start);
+        insert(&mut entries, 2, start);
+        assert_eq!(entries.fit(&config, start), Some(1));
+        insert(&mut entries, 3, start);
+        assert_eq!(entries.fit(&config, start + Duration::from_secs(59)), None);
+        insert(&mut entries, 4, start);
+        assert_eq!(
+            entries.fit(&config, start + Duration::from_secs(60)),
+            Some(2)
+        );
+        // An expired entry forgotten for the budget weakens nothing.
+        let late = start + Duration::from_secs(400);
+        insert(&mut entries, 5, late);
+        assert_eq!(entries.fit(&config, late + Duration::from_secs(60)), None);
+        assert_eq!(entries.map.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -358,20 +905,5 @@ mod tests {
         let retry = router.clone().oneshot(text("oA", 1)).await.unwrap();
         assert_eq!(retry, Reply::text("run 2"));
         assert_eq!(runs.load(Ordering::SeqCst), 2);
-    }
-
-    #[test]
-    fn zero_capacity_means_one() {
-        assert_eq!(
-            DedupConfig::new().capacity(0),
-            DedupConfig::new().capacity(1)
-        );
-        assert_eq!(DedupConfig::default(), DedupConfig::new());
-        assert_eq!(
-            DedupConfig::new(),
-            DedupConfig::new()
-                .capacity(10_000)
-                .ttl(Duration::from_secs(30))
-        );
     }
 }

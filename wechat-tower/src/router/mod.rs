@@ -75,13 +75,16 @@
 //! `success`. Two handlers on one route, a handler on a route whose messages its first argument
 //! cannot take, and a key on an event that never carries one are errors of [`Router::build`].
 //!
-//! # Retries
+//! # Retries and replays
 //!
 //! WeChat retries a message three times, 5 s apart, when it gets no answer. The router runs the
 //! handler once per message and answers the retries with the same reply; a retry that arrives
-//! while the handler runs waits for it. See [`DedupConfig`] for how a retry is recognised and
-//! how much is remembered; [`Router::dedup`] turns it off (for load tests that repeat one
-//! message).
+//! while the handler runs waits for it. A captured, correctly signed request replayed while its
+//! timestamp is still inside the window is answered the same way: the retry record keeps each
+//! message for 330 s by default, longer than the default timestamp window (300 s), so no replay
+//! the signature layer accepts runs a handler twice. See [`DedupConfig`] for how a delivery is
+//! recognised, how long and how much is remembered; [`Router::dedup`] turns it off (for load
+//! tests that repeat one message).
 //!
 //! # Deadline
 //!
@@ -328,7 +331,8 @@ where
     }
 
     /// Turns the retry cache on (the default, with [`DedupConfig::new`]) or off. Off, every
-    /// delivery runs the handler: only for load tests that repeat one message.
+    /// delivery runs the handler, WeChat's retries and replays of a captured request alike:
+    /// only for load tests that repeat one message.
     pub fn dedup(mut self, enabled: bool) -> Self {
         self.dedup = if enabled {
             Some(self.dedup.unwrap_or_default())
@@ -338,7 +342,9 @@ where
         self
     }
 
-    /// Turns the retry cache on with these settings.
+    /// Turns the retry cache on with these settings. Keep [`DedupConfig::ttl`] at least as long
+    /// as the timestamp window of the [`WechatConfig`](crate::WechatConfig) in front of the
+    /// router (a shorter one is logged as a warning by [`build`](Router::build)).
     pub fn dedup_config(mut self, config: DedupConfig) -> Self {
         self.dedup = Some(config);
         self

@@ -17,6 +17,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use wechat_core::Reply;
 
+use super::dedup::{Record, reply_bytes};
+
 /// A run of a handler.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -187,20 +189,36 @@ impl Drop for Waiter {
 }
 
 /// Held by the handler's task: completes the run with the reply, or with `success` if the task
-/// ends without one (the handler panicked, or the runtime shut down).
+/// ends without one (the handler panicked, or the runtime shut down), and settles the reply in
+/// the retry record.
 #[derive(Debug)]
 pub(crate) struct Completion {
     run: Option<Arc<Run>>,
+    record: Option<Record>,
 }
 
 impl Completion {
-    pub(crate) fn new(run: Arc<Run>) -> Self {
-        Self { run: Some(run) }
+    /// The completion of `run`, whose reply goes into the retry record through `record` (none
+    /// when the retry cache is off).
+    pub(crate) fn new(run: Arc<Run>, record: Option<Record>) -> Self {
+        Self {
+            run: Some(run),
+            record,
+        }
     }
 
-    /// Completes the run; the reply comes back when it is late (see [`Run`]).
+    /// Completes the run and settles what it keeps in the record; the reply comes back when it
+    /// is late (see [`Run`]).
     pub(crate) fn finish(mut self, reply: Reply) -> Option<Reply> {
-        self.run.take().and_then(|run| run.complete(reply))
+        let run = self.run.take()?;
+        let Some(record) = self.record.take() else {
+            return run.complete(reply);
+        };
+        let bytes = reply_bytes(&reply);
+        let late = run.complete(reply);
+        // A late reply went to the sink: the run keeps `success`, which costs nothing.
+        record.settle(&run, if late.is_some() { 0 } else { bytes });
+        late
     }
 }
 
@@ -286,7 +304,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiter_gets_the_reply_in_time() {
         let (run, waiter) = Run::start();
-        let completion = Completion::new(Arc::clone(&run));
+        let completion = Completion::new(Arc::clone(&run), None);
         let wait = tokio::spawn(waiter.wait(at(100)));
         tokio::task::yield_now().await;
         assert_eq!(completion.finish(Reply::text("a")), None);
@@ -298,7 +316,7 @@ mod tests {
     async fn reply_after_every_waiter_left_is_late() {
         let (run, waiter) = Run::start();
         assert_eq!(waiter.wait(at(100)).await, None);
-        let completion = Completion::new(Arc::clone(&run));
+        let completion = Completion::new(Arc::clone(&run), None);
         assert_eq!(
             completion.finish(Reply::text("late")),
             Some(Reply::text("late"))
@@ -311,7 +329,7 @@ mod tests {
         let (run, waiter) = Run::start();
         drop(waiter);
         assert_eq!(
-            Completion::new(Arc::clone(&run)).finish(Reply::Success),
+            Completion::new(Arc::clone(&run), None).finish(Reply::Success),
             None
         );
         assert!(run.is_done());
@@ -324,14 +342,14 @@ mod tests {
         assert_eq!(first.wait(at(10)).await, None);
         let wait = tokio::spawn(second.wait(at(1000)));
         tokio::task::yield_now().await;
-        assert_eq!(Completion::new(run).finish(Reply::text("b")), None);
+        assert_eq!(Completion::new(run, None).finish(Reply::text("b")), None);
         assert_eq!(wait.await.unwrap(), Some(Reply::text("b")));
     }
 
     #[tokio::test]
     async fn dropped_completion_answers_success() {
         let (run, waiter) = Run::start();
-        drop(Completion::new(Arc::clone(&run)));
+        drop(Completion::new(Arc::clone(&run), None));
         assert_eq!(waiter.wait(None).await, Some(Reply::Success));
     }
 }

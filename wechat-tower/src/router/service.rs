@@ -65,6 +65,12 @@ impl RouterService {
     pub fn handler_for(&self, msg: &Message) -> Option<&'static str> {
         self.inner.table.find(msg).map(|endpoint| endpoint.name)
     }
+
+    /// The retry record, when it is on.
+    #[cfg(test)]
+    pub(super) fn dedup_cache(&self) -> Option<&RetryCache> {
+        self.inner.cache.as_ref()
+    }
 }
 
 impl fmt::Debug for RouterService {
@@ -110,23 +116,28 @@ impl Inner {
             );
             return Reply::Success;
         };
-        let (run, waiter) = match &self.cache {
+        let (completion, waiter) = match &self.cache {
             Some(cache) => match cache.join(DedupKey::of(&msg), Instant::now()) {
                 Join::Done(reply) => {
-                    tracing::debug!("retry answered from the retry cache");
+                    tracing::debug!(
+                        "repeated delivery (retry or replay) answered from the retry record"
+                    );
                     return reply;
                 }
                 Join::Wait(waiter) => {
                     tracing::debug!("retry waits for the handler of its first delivery");
                     return self.wait(waiter, arrived).await;
                 }
-                Join::Start(run, waiter) => (run, waiter),
+                Join::Start(run, waiter, record) => (Completion::new(run, Some(record)), waiter),
             },
-            None => Run::start_single(),
+            None => {
+                let (run, waiter) = Run::start_single();
+                (Completion::new(run, None), waiter)
+            }
         };
         // Drive the handler here until it answers or the deadline passes; then it goes on in a
         // task of its own (so does it if this delivery is dropped).
-        let mut work = Handoff::new(self.work(run, endpoint, msg, arrived));
+        let mut work = Handoff::new(self.work(completion, endpoint, msg, arrived));
         let finished = match self.deadline {
             None => {
                 (&mut work).await;
@@ -156,11 +167,10 @@ impl Inner {
         })
     }
 
-    /// The work of a run: the handler, then the completion of `run` (a late reply goes to the
-    /// sink).
+    /// The work of a run: the handler, then its `completion` (a late reply goes to the sink).
     fn work(
         &self,
-        run: Arc<Run>,
+        completion: Completion,
         endpoint: &Endpoint,
         msg: Message,
         arrived: Instant,
@@ -178,7 +188,6 @@ impl Inner {
         let handler = Arc::clone(&endpoint.handler);
         let sink = Arc::clone(&self.sink);
         async move {
-            let completion = Completion::new(run);
             let reply = handler.call(msg, &ctx, &()).await;
             if let Some(late) = completion.finish(reply) {
                 sink.deliver(LateReply::new(ctx, late, arrived.elapsed()));

@@ -578,3 +578,64 @@ async fn wechat_layer_answers_exactly_as_the_three_layers_stacked() {
     }
     assert_eq!(compared, 4 * 21);
 }
+
+/// The decrypted reply XML in a safe-mode answer.
+fn open_reply(crypt: &wechat_core::MsgCrypt, envelope: &str) -> String {
+    let doc = wechat_core::xml::Document::parse(envelope).unwrap();
+    let root = doc.root();
+    crypt
+        .verify_and_decrypt(
+            root.child_text("MsgSignature").unwrap(),
+            root.child_text("TimeStamp").unwrap(),
+            root.child_text("Nonce").unwrap(),
+            root.child_text("Encrypt").unwrap(),
+        )
+        .unwrap()
+}
+
+/// Issue 16: one captured, correctly signed safe-mode request re-ran its handler every 31 s
+/// while its timestamp was inside the window; a replay now gets the stored reply.
+#[tokio::test(start_paused = true)]
+async fn issue16_a_replayed_signed_request_gets_the_stored_reply_without_a_second_run() {
+    let crypt = wechat_core::MsgCrypt::new(TOKEN, KEY, APPID).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let router = crate::router::Router::new()
+        .fallback(move |_: Message| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { format!("run {n}") }
+        })
+        .build()
+        .unwrap();
+    // The server's clock follows Tokio's paused time.
+    let start = tokio::time::Instant::now();
+    let config = WechatConfig::safe(TOKEN, KEY, APPID)
+        .unwrap()
+        .clock(move || NOW + start.elapsed().as_secs());
+    let svc = WechatLayer::new(config).layer(router);
+    let (uri, body) = safe_push(&crypt, &text_xml("hi"), "1700000000", "n1");
+    let expected = "<Content><![CDATA[run 1]]></Content>";
+
+    let res = svc.clone().oneshot(post(&uri, body.clone())).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let first = open_reply(&crypt, &body_text(res).await);
+    assert!(first.contains(expected), "{first}");
+    for at in [31, 200] {
+        tokio::time::advance(
+            start + std::time::Duration::from_secs(at) - tokio::time::Instant::now(),
+        )
+        .await;
+        let res = svc.clone().oneshot(post(&uri, body.clone())).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "replay at {at} s");
+        let replay = open_reply(&crypt, &body_text(res).await);
+        assert!(replay.contains(expected), "replay at {at} s: {replay}");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Past the window the signature layer refuses it, before the record forgets it.
+    tokio::time::advance(std::time::Duration::from_secs(101)).await;
+    assert_eq!(
+        rejection_of(svc, post(&uri, body)).await,
+        Some(Rejection::StaleTimestamp)
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
