@@ -3,7 +3,9 @@
 //!
 //! A paid order is marked once; a duplicate and two concurrent duplicates mark it once; a wrong
 //! sign, a wrong `mch_id` and a wrong amount are refused and leave the order unpaid; a handler
-//! failure answers FAIL and the retry succeeds; refund notifications decrypt; v3 notifications
+//! failure answers FAIL and the retry succeeds; refund notifications decrypt, a replayed one is
+//! answered from the record or, once too old, refused, and another merchant's `req_info` under
+//! our outer `appid`/`mch_id` is refused; v3 notifications
 //! verify and decrypt; and with Redis as the record, two shop processes handle a notification
 //! once between them.
 
@@ -13,14 +15,14 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
-use pay_demo::{MarkError, MemoryOrders, Order, OrderState, Orders, Settings};
+use pay_demo::{Item, MarkError, MemoryOrders, Order, Orders, Settings};
 use serde_json::{Value, json};
 use wechat_e2e::{RedisServer, send};
 use wechat_tower::core::pay::{
@@ -485,6 +487,102 @@ async fn a_refund_notify_decrypts_and_runs_once() {
     assert_eq!(refund.refund_recv_accout.as_deref(), Some("支付用户的零钱"));
 }
 
+/// A refund service on loopback whose clock reads `now`, counting handled refunds.
+async fn refund_notify_url(
+    mock: &MockPay,
+    now: &Arc<AtomicU64>,
+    handled: &Arc<AtomicUsize>,
+) -> String {
+    let clock = Arc::clone(now);
+    let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key())
+        .clock(move || clock.load(Ordering::SeqCst));
+    let notify = PayNotify::with_state(config, Arc::clone(handled))
+        .on(
+            |_: Refunded, wechat_tower::State(n): wechat_tower::State<Arc<AtomicUsize>>| async move {
+                n.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+        .store(Arc::new(MemoryStore::new()))
+        .build();
+    format!("http://{}/wechat", wechat_e2e::spawn_axum(notify).await)
+}
+
+#[tokio::test]
+async fn issue16_a_refund_replayed_later_is_answered_from_the_record_and_an_old_one_refused() {
+    const T0: u64 = 1_700_000_000;
+    let mock = MockPay::start().await.unwrap();
+    let now = Arc::new(AtomicU64::new(T0));
+    let handled = Arc::new(AtomicUsize::new(0));
+    let url = refund_notify_url(&mock, &now, &handled).await;
+    mock.create_order("refund-2", 1000, "oBuyer");
+    mock.pay("refund-2").unwrap();
+
+    let xml = mock
+        .refund_notify_xml_at("refund-2", "R-2", 400, T0 - 60)
+        .unwrap();
+    assert!(
+        mock.send_raw(&url, &[], xml.clone())
+            .await
+            .unwrap()
+            .is_success()
+    );
+    // Replayed an hour and a second later: answered SUCCESS from the record, not run again.
+    now.fetch_add(3601, Ordering::SeqCst);
+    let answer = mock.send_raw(&url, &[], xml).await.unwrap();
+    assert!(answer.is_success(), "{answer:?}");
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+
+    // A refund that succeeded eight days ago (a captured req_info replayed after the week its
+    // record lives): refused, the handler not run.
+    let old = now.load(Ordering::SeqCst) - 8 * 24 * 3600;
+    let xml = mock
+        .refund_notify_xml_at("refund-2", "R-3", 100, old)
+        .unwrap();
+    let answer = mock.send_raw(&url, &[], xml).await.unwrap();
+    assert_eq!(answer.status, 401, "{answer:?}");
+    assert!(
+        !answer.is_success() && answer.body.contains("success_time"),
+        "{answer:?}"
+    );
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn issue16_our_appid_and_mch_id_around_another_merchants_req_info_is_refused() {
+    let mock = MockPay::start().await.unwrap();
+    let other = MockPay::builder()
+        .merchant(
+            "wxother000000001",
+            "1900000999",
+            "ANOTHERMERCHANTSKEY0123456789abc",
+        )
+        .start()
+        .await
+        .unwrap();
+    let now = Arc::new(AtomicU64::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    ));
+    let handled = Arc::new(AtomicUsize::new(0));
+    let url = refund_notify_url(&mock, &now, &handled).await;
+    other.create_order("theirs-1", 1000, "oBuyer");
+    other.pay("theirs-1").unwrap();
+    // Their genuine notification, re-addressed: the outer appid and mch_id are ours (unsigned,
+    // anyone can write them), req_info is theirs.
+    let xml = other
+        .refund_notify_xml("theirs-1", "R-1", 1000)
+        .unwrap()
+        .replace(other.appid(), mock.appid())
+        .replace(other.mch_id(), mock.mch_id());
+    assert!(xml.contains(mock.mch_id()));
+    let answer = mock.send_raw(&url, &[], xml).await.unwrap();
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert!(!answer.is_success(), "{answer:?}");
+    assert_eq!(handled.load(Ordering::SeqCst), 0);
+}
+
 #[tokio::test]
 async fn v3_notifications_verify_decrypt_and_mark_once() {
     let mock = MockPay::start().await.unwrap();
@@ -602,18 +700,14 @@ async fn two_shop_processes_on_one_redis_handle_a_notification_once() {
     assert_eq!(a.order(&id).await["state"], "paid");
 }
 
-/// The order states of the demo serialize as the issue names them.
+/// The order states of the demo serialize as the issue names them; the payer stays out.
 #[test]
 fn order_json_shape() {
-    let order = Order {
-        id: "1".into(),
-        state: OrderState::Unpaid,
-        total_fee: 5,
-        transaction_id: None,
-        openid: "o".into(),
-    };
-    assert_eq!(
-        serde_json::to_value(&order).unwrap(),
-        json!({ "id": "1", "state": "unpaid", "total_fee": 5, "transaction_id": null })
-    );
+    let order = Order::unpaid("1", "oPayer", Item::TopUp, 5, 0);
+    let json = serde_json::to_value(&order).unwrap();
+    assert_eq!(json["id"], "1");
+    assert_eq!(json["state"], "unpaid");
+    assert_eq!(json["total_fee"], 5);
+    assert_eq!(json["transaction_id"], Value::Null);
+    assert!(!json.to_string().contains("oPayer"), "{json}");
 }

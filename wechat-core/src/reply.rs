@@ -17,7 +17,23 @@
 //! assert_eq!(Reply::Success.to_xml("oUser", "gh_account", 1700000000)?, "success");
 //! # Ok::<(), wechat_core::Error>(())
 //! ```
+//!
+//! Every reply is valid XML 1.0: the characters XML 1.0 forbids (U+0000–U+0008, U+000B,
+//! U+000C, U+000E–U+001F, U+FFFE, U+FFFF) are **stripped** from every text written, addressing
+//! included; tab, LF and CR stay. An echo bot echoes what users type, NUL included, and a
+//! reply WeChat cannot parse is lost (the user sees "该公众号暂时无法提供服务"), while a refusal
+//! would lose the whole reply for an invisible character. Text without such characters is
+//! written without a copy.
+//!
+//! ```
+//! use wechat_core::Reply;
+//!
+//! let xml = Reply::text("\0a\u{1}b\tc").to_xml("oUser", "gh_account", 1)?;
+//! assert!(xml.contains("<Content><![CDATA[ab\tc]]></Content>"));
+//! # Ok::<(), wechat_core::Error>(())
+//! ```
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::error::{ErrorKind, Result};
@@ -173,13 +189,13 @@ impl Reply {
             check_articles(articles)?;
         }
         out.push_str("<xml>\n");
-        push_cdata_element(out, "ToUserName", to_user);
-        push_cdata_element(out, "FromUserName", from_user);
+        push_text_element(out, "ToUserName", to_user);
+        push_text_element(out, "FromUserName", from_user);
         // Writing to a String cannot fail.
         let _ = writeln!(out, "<CreateTime>{create_time}</CreateTime>");
-        push_cdata_element(out, "MsgType", msg_type);
+        push_text_element(out, "MsgType", msg_type);
         match self {
-            Self::Text(content) => push_cdata_element(out, "Content", content),
+            Self::Text(content) => push_text_element(out, "Content", content),
             Self::Image { media_id } => media(out, "Image", media_id),
             Self::Voice { media_id } => media(out, "Voice", media_id),
             Self::Video {
@@ -188,7 +204,7 @@ impl Reply {
                 description,
             } => {
                 out.push_str("<Video>\n");
-                push_cdata_element(out, "MediaId", media_id);
+                push_text_element(out, "MediaId", media_id);
                 optional(out, "Title", title.as_deref());
                 optional(out, "Description", description.as_deref());
                 out.push_str("</Video>\n");
@@ -197,7 +213,7 @@ impl Reply {
                 out.push_str("<Music>\n");
                 optional(out, "Title", music.title.as_deref());
                 optional(out, "Description", music.description.as_deref());
-                push_cdata_element(out, "ThumbMediaId", &music.thumb_media_id);
+                push_text_element(out, "ThumbMediaId", &music.thumb_media_id);
                 optional(out, "MusicUrl", music.music_url.as_deref());
                 optional(out, "HQMusicUrl", music.hq_music_url.as_deref());
                 out.push_str("</Music>\n");
@@ -207,10 +223,10 @@ impl Reply {
                 out.push_str("<Articles>\n");
                 for article in articles {
                     out.push_str("<item>\n");
-                    push_cdata_element(out, "Title", &article.title);
-                    push_cdata_element(out, "Description", &article.description);
-                    push_cdata_element(out, "PicUrl", &article.pic_url);
-                    push_cdata_element(out, "Url", &article.url);
+                    push_text_element(out, "Title", &article.title);
+                    push_text_element(out, "Description", &article.description);
+                    push_text_element(out, "PicUrl", &article.pic_url);
+                    push_text_element(out, "Url", &article.url);
                     out.push_str("</item>\n");
                 }
                 out.push_str("</Articles>\n");
@@ -218,7 +234,7 @@ impl Reply {
             Self::TransferCustomerService { kf_account } => {
                 if let Some(account) = kf_account {
                     out.push_str("<TransInfo>\n");
-                    push_cdata_element(out, "KfAccount", account);
+                    push_text_element(out, "KfAccount", account);
                     out.push_str("</TransInfo>\n");
                 }
             }
@@ -252,7 +268,7 @@ fn media(out: &mut String, name: &str, media_id: &str) {
     out.push('<');
     out.push_str(name);
     out.push_str(">\n");
-    push_cdata_element(out, "MediaId", media_id);
+    push_text_element(out, "MediaId", media_id);
     out.push_str("</");
     out.push_str(name);
     out.push_str(">\n");
@@ -260,8 +276,50 @@ fn media(out: &mut String, name: &str, media_id: &str) {
 
 fn optional(out: &mut String, name: &str, value: Option<&str>) {
     if let Some(value) = value {
-        push_cdata_element(out, name, value);
+        push_text_element(out, name, value);
     }
+}
+
+/// Appends `<name><![CDATA[text]]></name>` and a newline, `text` without the characters XML 1.0
+/// forbids ([`strip_forbidden`]): every text a reply carries goes through here.
+fn push_text_element(out: &mut String, name: &str, text: &str) {
+    // Stripped before the `]]>` split: removing a NUL from `]]\0>` makes a terminator.
+    push_cdata_element(out, name, &strip_forbidden(text));
+}
+
+/// Whether `c` is a character XML 1.0 forbids anywhere in a document (section 2.2, `Char`):
+/// U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE and U+FFFF. Tab, LF and CR are allowed;
+/// surrogates cannot occur in a `str`.
+fn is_forbidden_in_xml(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+/// `text` without the characters XML 1.0 forbids. Borrows, without allocating, when there is
+/// none: a branch-free scan for the bytes that can start one comes first.
+fn strip_forbidden(text: &str) -> Cow<'_, str> {
+    if !may_hold_forbidden(text.as_bytes()) || !text.chars().any(is_forbidden_in_xml) {
+        // The second test sorts out tab, CR and `0xEF` leading other characters (U+F000–U+FFFD).
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().filter(|&c| !is_forbidden_in_xml(c)).collect())
+}
+
+/// Whether any byte could start a forbidden character: a C0 control other than LF (tab and CR
+/// are sorted out later), or `0xEF`, the first byte of U+FFFE/U+FFFF in UTF-8. Chunks are folded
+/// without an early exit, so the loop vectorises.
+fn may_hold_forbidden(bytes: &[u8]) -> bool {
+    const CHUNK: usize = 32;
+    let suspect = |b: u8| (b < 0x20 && b != b'\n') | (b == 0xEF);
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | suspect(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| suspect(b))
 }
 
 #[cfg(test)]
@@ -283,6 +341,106 @@ mod tests {
             &ErrorKind::ArticleCount(9)
         );
         assert_eq!(out, "kept");
+    }
+
+    #[test]
+    fn issue16_forbidden_characters_are_stripped_golden() {
+        let xml = Reply::text("\0a\u{1}b\tc").to_xml("u", "gh", 1).unwrap();
+        assert_eq!(
+            xml,
+            "<xml>\n<ToUserName><![CDATA[u]]></ToUserName>\n\
+             <FromUserName><![CDATA[gh]]></FromUserName>\n\
+             <CreateTime>1</CreateTime>\n\
+             <MsgType><![CDATA[text]]></MsgType>\n\
+             <Content><![CDATA[ab\tc]]></Content>\n</xml>"
+        );
+        // Every text of every reply, addressing included.
+        let dirty = "x\u{0}\u{b}\u{c}\u{1f}\u{fffe}\u{ffff}\r\ny";
+        let music = Reply::Music(Music {
+            title: Some(dirty.into()),
+            description: Some(dirty.into()),
+            music_url: Some(dirty.into()),
+            hq_music_url: Some(dirty.into()),
+            thumb_media_id: dirty.into(),
+        });
+        let article = Article {
+            title: dirty.into(),
+            description: dirty.into(),
+            pic_url: dirty.into(),
+            url: dirty.into(),
+        };
+        for reply in [
+            Reply::text(dirty),
+            Reply::image(dirty),
+            Reply::voice(dirty),
+            Reply::Video {
+                media_id: dirty.into(),
+                title: Some(dirty.into()),
+                description: Some(dirty.into()),
+            },
+            music,
+            Reply::News(vec![article]),
+            Reply::TransferCustomerService {
+                kf_account: Some(dirty.into()),
+            },
+        ] {
+            let xml = reply.to_xml(dirty, dirty, 1).unwrap();
+            assert!(!xml.chars().any(is_forbidden_in_xml), "{xml:?}");
+            assert!(xml.contains("<![CDATA[x\r\ny]]>"), "{xml:?}");
+        }
+    }
+
+    #[test]
+    fn strips_exactly_the_forbidden_characters() {
+        let forbidden = [
+            '\0', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{e}', '\u{1f}', '\u{fffe}', '\u{ffff}',
+        ];
+        for c in forbidden {
+            assert!(is_forbidden_in_xml(c), "{c:?}");
+            assert_eq!(strip_forbidden(&format!("a{c}b")), "ab", "{c:?}");
+        }
+        let allowed = [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            '\u{7f}',
+            '\u{85}',
+            '\u{d7ff}',
+            '\u{e000}',
+            '\u{f000}',
+            '\u{fffd}',
+            '\u{10000}',
+            '\u{10ffff}',
+        ];
+        for c in allowed {
+            assert!(!is_forbidden_in_xml(c), "{c:?}");
+            let text = format!("a{c}b");
+            assert!(
+                matches!(strip_forbidden(&text), Cow::Borrowed(t) if t == text),
+                "{c:?}"
+            );
+        }
+        // Past the first 32-byte chunk, and in the remainder.
+        let long = format!("{}\u{0}{}\u{ffff}z", "x".repeat(40), "y".repeat(30));
+        assert_eq!(
+            strip_forbidden(&long),
+            format!("{}{}z", "x".repeat(40), "y".repeat(30))
+        );
+        assert_eq!(strip_forbidden("\0\u{1}"), "");
+        assert!(matches!(
+            strip_forbidden("plain, 中文 and \r\n"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_terminator_made_by_stripping_is_still_split() {
+        let xml = Reply::text("]]\0>").to_xml("u", "gh", 1).unwrap();
+        assert!(
+            xml.contains("<Content><![CDATA[]]]]><![CDATA[>]]></Content>"),
+            "{xml}"
+        );
     }
 
     #[test]

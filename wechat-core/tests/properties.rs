@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use wechat_core::reply::{Article, Music};
-use wechat_core::xml::{Document, Element};
+use wechat_core::xml::{Document, Element, push_cdata};
 use wechat_core::{AesKey, ErrorKind, Message, MsgCrypt, Reply, signature};
 
 /// `PROPTEST_CASES` when set, else `default` (an explicit `with_cases` ignores the variable).
@@ -32,7 +32,8 @@ fn nasty_char() -> impl Strategy<Value = char> {
         2 => (0u8..0x20).prop_map(char::from),
         1 => prop::sample::select(vec![
             ']', '>', '<', '&', '[', '!', '"', '\'', ';', '#', '\u{7f}', '\u{85}', '\u{a0}',
-            '\u{feff}', '\u{2028}', '中', '😀', '\u{10ffff}', '\u{fffd}',
+            '\u{feff}', '\u{2028}', '中', '😀', '\u{10ffff}', '\u{fffd}', '\u{fffe}',
+            '\u{ffff}', '\u{efff}',
         ]),
     ]
 }
@@ -321,6 +322,28 @@ fn walk(el: Element<'_, '_>, depth: usize) {
 // Properties
 // ---------------------------------------------------------------------------------------------
 
+/// XML 1.0's `Char` production, negated: what a reply must never contain. Written here from
+/// the specification, independently of the crate's own.
+fn forbidden_in_xml10(c: char) -> bool {
+    let c = u32::from(c);
+    !(c == 0x9
+        || c == 0xA
+        || c == 0xD
+        || (0x20..=0xD7FF).contains(&c)
+        || (0xE000..=0xFFFD).contains(&c)
+        || (0x10000..=0x10FFFF).contains(&c))
+}
+
+/// What a reply carries of `text`: the characters XML 1.0 allows (issue 16: stripped, not
+/// refused).
+fn xml10(text: &str) -> String {
+    text.chars().filter(|&c| !forbidden_in_xml10(c)).collect()
+}
+
+fn xml10_opt(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(xml10)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
@@ -393,39 +416,41 @@ proptest! {
             prop_assert_eq!(xml, "success");
             return Ok(());
         };
+        // Valid XML 1.0: no forbidden character survives, and the crate's reader takes it back.
+        prop_assert!(!xml.chars().any(forbidden_in_xml10), "{:?}", xml);
         let doc = Document::parse(&xml).unwrap();
         let root = doc.root();
         prop_assert_eq!(root.name(), "xml");
-        prop_assert_eq!(root.child_text("ToUserName"), Some(to_user.as_str()));
-        prop_assert_eq!(root.child_text("FromUserName"), Some(from_user.as_str()));
+        prop_assert_eq!(root.child_text("ToUserName").map(str::to_owned), Some(xml10(&to_user)));
+        prop_assert_eq!(root.child_text("FromUserName").map(str::to_owned), Some(xml10(&from_user)));
         let create_time = create_time.to_string();
         prop_assert_eq!(root.child_text("CreateTime"), Some(create_time.as_str()));
         prop_assert_eq!(root.child_text("MsgType"), Some(msg_type));
         match &reply {
             Reply::Text(content) => {
-                prop_assert_eq!(root.child_text("Content"), Some(content.as_str()));
+                prop_assert_eq!(root.child_text("Content").map(str::to_owned), Some(xml10(content)));
             }
             Reply::Image { media_id } => {
                 let image = root.child("Image").unwrap();
-                prop_assert_eq!(image.child_text("MediaId"), Some(media_id.as_str()));
+                prop_assert_eq!(image.child_text("MediaId").map(str::to_owned), Some(xml10(media_id)));
             }
             Reply::Voice { media_id } => {
                 let voice = root.child("Voice").unwrap();
-                prop_assert_eq!(voice.child_text("MediaId"), Some(media_id.as_str()));
+                prop_assert_eq!(voice.child_text("MediaId").map(str::to_owned), Some(xml10(media_id)));
             }
             Reply::Video { media_id, title, description } => {
                 let video = root.child("Video").unwrap();
-                prop_assert_eq!(video.child_text("MediaId"), Some(media_id.as_str()));
-                prop_assert_eq!(video.child_text("Title"), title.as_deref());
-                prop_assert_eq!(video.child_text("Description"), description.as_deref());
+                prop_assert_eq!(video.child_text("MediaId").map(str::to_owned), Some(xml10(media_id)));
+                prop_assert_eq!(video.child_text("Title").map(str::to_owned), xml10_opt(title));
+                prop_assert_eq!(video.child_text("Description").map(str::to_owned), xml10_opt(description));
             }
             Reply::Music(music) => {
                 let el = root.child("Music").unwrap();
-                prop_assert_eq!(el.child_text("Title"), music.title.as_deref());
-                prop_assert_eq!(el.child_text("Description"), music.description.as_deref());
-                prop_assert_eq!(el.child_text("MusicUrl"), music.music_url.as_deref());
-                prop_assert_eq!(el.child_text("HQMusicUrl"), music.hq_music_url.as_deref());
-                prop_assert_eq!(el.child_text("ThumbMediaId"), Some(music.thumb_media_id.as_str()));
+                prop_assert_eq!(el.child_text("Title").map(str::to_owned), xml10_opt(&music.title));
+                prop_assert_eq!(el.child_text("Description").map(str::to_owned), xml10_opt(&music.description));
+                prop_assert_eq!(el.child_text("MusicUrl").map(str::to_owned), xml10_opt(&music.music_url));
+                prop_assert_eq!(el.child_text("HQMusicUrl").map(str::to_owned), xml10_opt(&music.hq_music_url));
+                prop_assert_eq!(el.child_text("ThumbMediaId").map(str::to_owned), Some(xml10(&music.thumb_media_id)));
             }
             Reply::News(articles) => {
                 let count = articles.len().to_string();
@@ -434,18 +459,18 @@ proptest! {
                 prop_assert_eq!(items.len(), articles.len());
                 for (item, article) in items.iter().zip(articles) {
                     prop_assert_eq!(item.name(), "item");
-                    prop_assert_eq!(item.child_text("Title"), Some(article.title.as_str()));
+                    prop_assert_eq!(item.child_text("Title").map(str::to_owned), Some(xml10(&article.title)));
                     prop_assert_eq!(
-                        item.child_text("Description"),
-                        Some(article.description.as_str())
+                        item.child_text("Description").map(str::to_owned),
+                        Some(xml10(&article.description))
                     );
-                    prop_assert_eq!(item.child_text("PicUrl"), Some(article.pic_url.as_str()));
-                    prop_assert_eq!(item.child_text("Url"), Some(article.url.as_str()));
+                    prop_assert_eq!(item.child_text("PicUrl").map(str::to_owned), Some(xml10(&article.pic_url)));
+                    prop_assert_eq!(item.child_text("Url").map(str::to_owned), Some(xml10(&article.url)));
                 }
             }
             Reply::TransferCustomerService { kf_account } => {
                 let account = root.child("TransInfo").and_then(|t| t.child_text("KfAccount"));
-                prop_assert_eq!(account, kf_account.as_deref());
+                prop_assert_eq!(account.map(str::to_owned), xml10_opt(kf_account));
             }
             other => prop_assert!(false, "no check for {:?}", other),
         }
@@ -460,10 +485,15 @@ proptest! {
         from_user in nasty_string(),
         msg_id in any::<u64>(),
     ) {
-        // A user message built the way WeChat writes it (CDATA, `]]>` split) reads back exactly.
-        let as_reply = Reply::text(content.clone()).to_xml(&from_user, "gh_account", 1).unwrap();
-        let body = as_reply.strip_suffix("</xml>").unwrap();
-        let xml = format!("{body}<MsgId>{msg_id}</MsgId>\n</xml>");
+        // A user message built the way WeChat writes it (CDATA, `]]>` split) reads back exactly,
+        // control characters included. (Built with `push_cdata`, not `Reply`, which strips the
+        // characters XML 1.0 forbids.)
+        let mut xml = String::from("<xml>\n<ToUserName>");
+        push_cdata(&mut xml, &from_user);
+        xml.push_str("</ToUserName>\n<FromUserName><![CDATA[gh_account]]></FromUserName>\n\
+            <CreateTime>1</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content>");
+        push_cdata(&mut xml, &content);
+        let xml = format!("{xml}</Content>\n<MsgId>{msg_id}</MsgId>\n</xml>");
         let Message::Text(text) = Message::from_xml(&xml).unwrap() else {
             panic!("not a text message");
         };

@@ -5,7 +5,10 @@
 //! - DOCTYPE and entity declarations (billion laughs, XXE) are refused with `XmlDoctype`;
 //! - nesting bombs are refused with `XmlTooDeep`, oversized input with `XmlTooLarge`;
 //! - invalid UTF-8 is refused with `InvalidUtf8`;
-//! - raw control characters `\x00`–`\x1F` in text are kept, byte for byte.
+//! - raw control characters `\x00`–`\x1F` in text are kept, byte for byte;
+//! - the writer of replies, on the other hand, strips what XML 1.0 forbids, so an echoed NUL
+//!   never makes a reply WeChat cannot parse (issue 16);
+//! - coordinates are finite and on the globe (issue 16).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -322,11 +325,11 @@ fn every_control_character_is_kept_in_cdata_and_plain_text() {
 fn all_control_characters_at_once_survive_every_path() {
     let all: String = (0u8..0x20).map(char::from).collect();
     let text = format!("{all}中😀{all}]]>{all}");
-    // Written by our serializer (CDATA, `]]>` split), as WeChat would send it.
-    let xml = wechat_core::Reply::text(text.clone())
-        .to_xml("oUser", "gh_account", 1)
-        .unwrap()
-        .replacen("</xml>", "<MsgId>1</MsgId>\n</xml>", 1);
+    // Written as CDATA with `]]>` split, as WeChat would send it. (Not with `Reply`, which
+    // strips what XML 1.0 forbids: see `replies_strip_what_xml_1_0_forbids` below.)
+    let mut content = String::new();
+    wechat_core::xml::push_cdata(&mut content, &text);
+    let xml = text_message(&content);
     assert_eq!(content_of(&xml), text);
     // And through safe mode.
     let crypt = crypt();
@@ -351,4 +354,179 @@ fn control_characters_in_header_fields_are_kept() {
     let msg = Message::from_xml(xml).unwrap();
     assert_eq!(msg.header().to_user_name, "gh\u{0}\u{1}");
     assert_eq!(msg.header().from_user_name, "o\r\n\t");
+}
+
+// ---- coordinates (issue 16) -------------------------------------------------------------
+
+/// Each float field of a message, in a message where it can be replaced: (field, XML with a
+/// `{}` where the field's value goes).
+fn coordinate_messages() -> Vec<(&'static str, String)> {
+    let head = |msg_type: &str| {
+        format!(
+            "<xml><ToUserName><![CDATA[gh_account]]></ToUserName>\
+             <FromUserName><![CDATA[oUser]]></FromUserName><CreateTime>1700000000</CreateTime>\
+             <MsgType><![CDATA[{msg_type}]]></MsgType>"
+        )
+    };
+    let location = |x: &str, y: &str| {
+        format!(
+            "{}<Location_X>{x}</Location_X><Location_Y>{y}</Location_Y><Scale>20</Scale>\
+             <Label><![CDATA[here]]></Label><MsgId>1</MsgId></xml>",
+            head("location")
+        )
+    };
+    let event = |lat: &str, lon: &str, precision: &str| {
+        format!(
+            "{}<Event><![CDATA[LOCATION]]></Event><Latitude>{lat}</Latitude>\
+             <Longitude>{lon}</Longitude><Precision>{precision}</Precision></xml>",
+            head("event")
+        )
+    };
+    let select = |x: &str, y: &str| {
+        format!(
+            "{}<Event><![CDATA[location_select]]></Event><EventKey><![CDATA[k]]></EventKey>\
+             <SendLocationInfo><Location_X><![CDATA[{x}]]></Location_X>\
+             <Location_Y><![CDATA[{y}]]></Location_Y><Scale><![CDATA[15]]></Scale>\
+             <Label><![CDATA[here]]></Label><Poiname><![CDATA[]]></Poiname></SendLocationInfo></xml>",
+            head("event")
+        )
+    };
+    vec![
+        ("Location_X", location("{}", "113.358803")),
+        ("Location_Y", location("23.134521", "{}")),
+        ("Latitude", event("{}", "113.352425", "119.385040")),
+        ("Longitude", event("23.137466", "{}", "119.385040")),
+        ("Precision", event("23.137466", "113.352425", "{}")),
+        ("Location_X", select("{}", "113")),
+        ("Location_Y", select("23", "{}")),
+    ]
+}
+
+#[test]
+fn issue16_non_finite_coordinates_are_refused_with_the_field_named() {
+    for (field, template) in coordinate_messages() {
+        for bad in [
+            "NaN",
+            "nan",
+            "-NaN",
+            "inf",
+            "-inf",
+            "+inf",
+            "Infinity",
+            "-Infinity",
+            "infinity",
+            "1e309",
+            "-1e309",
+            " NaN ",
+        ] {
+            let xml = template.replace("{}", bad);
+            let err = Message::from_xml(&xml).expect_err(&format!("{field}={bad:?} accepted"));
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::InvalidField(field),
+                "{field}={bad:?}"
+            );
+            assert!(err.to_string().contains(field), "{err}");
+        }
+    }
+}
+
+#[test]
+fn issue16_coordinates_off_the_globe_are_refused() {
+    for (field, template) in coordinate_messages() {
+        let bad: &[&str] = match field {
+            "Location_X" | "Latitude" => &["90.000001", "-90.5", "1e300", "180"],
+            "Location_Y" | "Longitude" => &["180.000001", "-181", "1e300"],
+            // Precision: no documented bound, only finiteness.
+            _ => &[],
+        };
+        for bad in bad {
+            let xml = template.replace("{}", bad);
+            let err = Message::from_xml(&xml).expect_err(&format!("{field}={bad:?} accepted"));
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::InvalidField(field),
+                "{field}={bad:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn issue16_ordinary_coordinates_still_parse() {
+    use wechat_core::message::Event;
+    for (field, template) in coordinate_messages() {
+        for good in [
+            "0",
+            "-0",
+            "23.134521",
+            " 23.5 ",
+            "90",
+            "-90",
+            "1e1",
+            "-45.25",
+        ] {
+            let xml = template.replace("{}", good);
+            let msg =
+                Message::from_xml(&xml).unwrap_or_else(|e| panic!("{field}={good:?} refused: {e}"));
+            let expected: f64 = good.trim().parse().unwrap();
+            let got = match &msg {
+                Message::Location(m) if field == "Location_X" => m.latitude,
+                Message::Location(m) => m.longitude,
+                Message::Event(Event::Location(e)) => match field {
+                    "Latitude" => e.latitude,
+                    "Longitude" => e.longitude,
+                    _ => e.precision,
+                },
+                Message::Event(Event::LocationSelect(e)) if field == "Location_X" => {
+                    e.send_location_info.latitude
+                }
+                Message::Event(Event::LocationSelect(e)) => e.send_location_info.longitude,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(got.to_bits(), expected.to_bits(), "{field}={good:?}");
+        }
+    }
+    // Longitudes reach ±180.
+    let (_, template) = &coordinate_messages()[1];
+    assert!(Message::from_xml(&template.replace("{}", "-180")).is_ok());
+    assert!(Message::from_xml(&template.replace("{}", "180")).is_ok());
+    // An absent Precision still reads as 0.
+    let xml = coordinate_messages()[4]
+        .1
+        .replace("<Precision>{}</Precision>", "");
+    let Message::Event(Event::Location(e)) = Message::from_xml(&xml).unwrap() else {
+        panic!()
+    };
+    assert_eq!(e.precision.to_bits(), 0f64.to_bits());
+}
+
+// ---- replies (issue 16) -------------------------------------------------------------------
+
+#[test]
+fn issue16_replies_strip_what_xml_1_0_forbids() {
+    let all: String = (0u8..0x20).map(char::from).collect();
+    let text = format!("{all}中😀\u{fffe}{all}]]>\u{ffff}{all}");
+    // The message keeps them all (the reader's promise) ...
+    let mut content = String::new();
+    wechat_core::xml::push_cdata(&mut content, &text);
+    let echoed = content_of(&text_message(&content));
+    assert_eq!(echoed, text);
+    // ... and an echo of it is valid XML 1.0: only tab, LF and CR remain of the controls.
+    let reply = wechat_core::Reply::text(echoed)
+        .to_xml("o\0User", "gh_account", 1)
+        .unwrap();
+    let doc = Document::parse(&reply).unwrap();
+    assert_eq!(
+        doc.root().child_text("Content"),
+        Some("\t\n\r中😀\t\n\r]]>\t\n\r")
+    );
+    assert_eq!(doc.root().child_text("ToUserName"), Some("oUser"));
+    assert!(
+        !reply
+            .bytes()
+            .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')),
+        "{reply:?}"
+    );
+    assert!(!reply.contains(['\u{fffe}', '\u{ffff}']), "{reply:?}");
 }

@@ -1,5 +1,6 @@
 //! Events (事件推送): `MsgType` `event`, one type per `Event`.
 
+use super::fields::{FINITE, LATITUDE, LONGITUDE};
 use super::{Fields, Header};
 use crate::error::Result;
 use crate::xml::Element;
@@ -72,9 +73,11 @@ impl Event {
         } else if is("LOCATION") {
             Self::Location(LocationEvent {
                 header,
-                latitude: el.number("Latitude")?,
-                longitude: el.number("Longitude")?,
-                precision: el.optional_number("Precision")?.unwrap_or_default(),
+                latitude: el.float_in("Latitude", LATITUDE)?,
+                longitude: el.float_in("Longitude", LONGITUDE)?,
+                precision: el
+                    .optional_float_in("Precision", FINITE)?
+                    .unwrap_or_default(),
             })
         } else if is("CLICK") {
             Self::Click(ClickEvent {
@@ -347,7 +350,9 @@ pub struct ScanEvent {
     pub ticket: Option<String>,
 }
 
-/// `LOCATION`: the location a follower's client reported.
+/// `LOCATION`: the location a follower's client reported. Latitude and longitude are finite and
+/// on the globe, `Precision` finite; anything else (`NaN`, `inf`, `1e309`) is refused with
+/// [`ErrorKind::InvalidField`](crate::ErrorKind::InvalidField) naming the field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationEvent {
     /// The common header.
@@ -478,7 +483,8 @@ pub struct PicWeixinEvent {
     pub send_pics_info: SendPicsInfo,
 }
 
-/// The chosen place of a `location_select` event (`SendLocationInfo`).
+/// The chosen place of a `location_select` event (`SendLocationInfo`). The coordinates are
+/// checked as in [`LocationEvent`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendLocationInfo {
     /// `Location_X`: latitude.
@@ -499,8 +505,8 @@ impl SendLocationInfo {
             .child("SendLocationInfo")
             .ok_or(crate::ErrorKind::MissingField("SendLocationInfo"))?;
         Ok(Self {
-            latitude: info.number("Location_X")?,
-            longitude: info.number("Location_Y")?,
+            latitude: info.float_in("Location_X", LATITUDE)?,
+            longitude: info.float_in("Location_Y", LONGITUDE)?,
             scale: info.optional_number("Scale")?.unwrap_or_default(),
             label: info.or_empty("Label"),
             poiname: info.or_empty("Poiname"),

@@ -1,5 +1,6 @@
 //! Normal messages (普通消息): what a user sends to the account.
 
+use super::fields::{LATITUDE, LONGITUDE};
 use super::{Fields, Header};
 use crate::error::Result;
 use crate::xml::Element;
@@ -115,7 +116,9 @@ impl ShortVideoMessage {
     }
 }
 
-/// A location the user shared (`MsgType` `location`).
+/// A location the user shared (`MsgType` `location`). The coordinates are finite and on the
+/// globe (latitude within ±90°, longitude within ±180°): anything else (`NaN`, `inf`, `1e309`)
+/// is refused with [`ErrorKind::InvalidField`](crate::ErrorKind::InvalidField) naming the field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationMessage {
     /// The common header.
@@ -134,8 +137,8 @@ impl LocationMessage {
     pub(super) fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
         Ok(Self {
             header,
-            latitude: el.number("Location_X")?,
-            longitude: el.number("Location_Y")?,
+            latitude: el.float_in("Location_X", LATITUDE)?,
+            longitude: el.float_in("Location_Y", LONGITUDE)?,
             scale: el.optional_number("Scale")?.unwrap_or_default(),
             label: el.or_empty("Label"),
         })

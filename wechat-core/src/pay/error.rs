@@ -74,6 +74,9 @@ pub enum PayErrorKind {
     InvalidSignature,
     /// `Wechatpay-Timestamp` lies outside the accepted window.
     StaleTimestamp,
+    /// A time inside a notification (a v2 refund's `success_time`) lies outside the accepted
+    /// window: older than a replay could be recognised, or in the future. Names the field.
+    StaleField(&'static str),
 }
 
 impl PayError {
@@ -158,6 +161,10 @@ impl fmt::Display for PayError {
             PayErrorKind::StaleTimestamp => {
                 f.write_str("Wechatpay-Timestamp outside the accepted window")
             }
+            PayErrorKind::StaleField(name) => write!(
+                f,
+                "`{name}` outside the accepted window (too old to tell from a replay, or in the future)"
+            ),
         }
     }
 }
@@ -344,5 +351,14 @@ mod tests {
             "WeChat Pay error NOTENOUGH (the user's balance is not enough): 余额不足"
         );
         assert_eq!(err.business().map(|b| &b.code), Some(&ErrCode::NotEnough));
+    }
+
+    #[test]
+    fn a_stale_field_is_named() {
+        let err = PayError::from(PayErrorKind::StaleField("success_time"));
+        assert!(
+            err.to_string().starts_with("`success_time` outside"),
+            "{err}"
+        );
     }
 }

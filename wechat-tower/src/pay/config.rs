@@ -16,8 +16,17 @@ use crate::config::{Clock, DEFAULT_BODY_LIMIT, SystemClock};
 pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
 
 /// How long a handled notification is remembered (default): WeChat retries a notification for
-/// about 24 hours (15 s, 15 s, 30 s, 3 min, ... 6 h), so a week covers every retry.
+/// 24 h 4 min (15 s, 15 s, 30 s, 3 min, 10 min, 20 min, 30 min, 30 min, 30 min, 60 min, 3 h, 3 h,
+/// 3 h, 6 h, 6 h), so a week covers every retry with days to spare.
+///
+/// It also bounds the replay of a v2 refund notification, whose `req_info` has no timestamp of
+/// its own: one whose `success_time` is older than this (less the timestamp window, for clock
+/// skew) is refused, since its record may be gone. See [`PayConfig::record_ttl`].
 pub const DEFAULT_RECORD_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Shortest [`PayConfig::record_ttl`] that outlives WeChat's retries (24 h 4 min) with an hour to
+/// spare; `PayNotifyBuilder::build` warns below it.
+pub(crate) const MIN_RECORD_TTL: Duration = Duration::from_secs(25 * 3600 + 4 * 60);
 
 /// How long a duplicate waits for the first delivery's outcome before it is answered FAIL (so
 /// that WeChat retries it later) (default).
@@ -139,7 +148,16 @@ impl PayConfig {
         self
     }
 
-    /// How long a handled notification is remembered (default [`DEFAULT_RECORD_TTL`]).
+    /// How long a handled notification is remembered (default [`DEFAULT_RECORD_TTL`], a week):
+    /// a duplicate or a replay within it is answered SUCCESS without running the handler.
+    ///
+    /// v2 refund notifications (退款结果通知) carry no timestamp, only the `success_time` of the
+    /// refund inside `req_info`: one whose `success_time` is older than this lifetime, less the
+    /// [timestamp window](PayConfig::timestamp_window_secs) (clock skew), or later than now plus
+    /// that window, is refused (401), so that a replay after its record expired cannot run the
+    /// handler again. Keep it above 25 hours (WeChat retries for 24 h 4 min), or WeChat's late
+    /// retries of a refund are refused too; [`PayNotifyBuilder::build`](super::PayNotifyBuilder::build)
+    /// warns below that.
     pub fn record_ttl(mut self, ttl: Duration) -> Self {
         self.record_ttl = ttl;
         self
@@ -196,6 +214,13 @@ impl PayConfig {
 
     pub(crate) fn now(&self) -> u64 {
         self.clock.now_secs()
+    }
+
+    /// The oldest `success_time` of a v2 refund accepted, in seconds before now: the record's
+    /// lifetime less the timestamp window, so that the record of a refund handled when WeChat
+    /// sent it (by a clock up to the window behind) still exists. See [`PayConfig::record_ttl`].
+    pub(crate) fn refund_max_age_secs(&self) -> u64 {
+        self.record_ttl.as_secs().saturating_sub(self.window_secs)
     }
 }
 

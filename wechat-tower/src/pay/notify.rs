@@ -30,6 +30,24 @@ use crate::store::{MemoryStore, Store};
 /// merchant, runs the handler once per notification, answers SUCCESS only after the handler
 /// returned `Ok`. Cheap to clone; `Error = Infallible`, so it mounts on axum with
 /// `route_service`. See the [module docs](super).
+///
+/// # Refunds and replays
+///
+/// A v2 refund notification is not signed: only its `req_info` (AES-256-ECB under the API key,
+/// no MAC, no timestamp) comes from WeChat, and it names no `appid` or `mch_id` (the outer ones
+/// are checked for consistency, but anyone can write them). So a v2 refund is accepted when
+/// `req_info` decrypts under the key to a complete, consistent refund
+/// ([`RefundNotification::parse`]), and its `success_time` is no older than the record of
+/// handled notifications lives ([`PayConfig::record_ttl`], a week) less the timestamp window, nor
+/// ahead of now by more than that window: a replay is then either answered from the record
+/// without running the handler, or refused (401). `CHANGE` / `REFUNDCLOSE` notifications carry
+/// no `success_time`, so nothing bounds their replay. ECB also lets blocks of several genuine
+/// `req_info`s be spliced together, so a refund handler must **look the refund up in its own
+/// records** by `out_refund_no` (or `refund_id`), check `out_trade_no` and the amount against
+/// what it asked for, treat `CHANGE`/`REFUNDCLOSE` as a prompt to query the refund (查询退款)
+/// rather than as a reason to undo one that succeeded, and never move a refund back from
+/// refunded. v3 refunds are signed (RSA) with a timestamp checked against a 300 s window, well
+/// inside the record's lifetime, so their replays are answered from the record.
 #[derive(Clone)]
 pub struct PayNotify {
     inner: Arc<Inner>,
@@ -137,6 +155,13 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
         if self.paid.is_none() && self.refunded.is_none() {
             tracing::warn!("PayNotify built without handlers: every notification answers FAIL");
         }
+        if self.config.record_ttl < super::config::MIN_RECORD_TTL {
+            tracing::warn!(
+                record_ttl_secs = self.config.record_ttl.as_secs(),
+                "PayConfig::record_ttl is shorter than WeChat's 24 h of retries: late retries \
+                 run the handler again, and v2 refunds retried late are refused"
+            );
+        }
         PayNotify {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -203,6 +228,7 @@ impl Refusal {
             | PayErrorKind::InvalidSignature
             | PayErrorKind::UnknownSerial(_)
             | PayErrorKind::StaleTimestamp
+            | PayErrorKind::StaleField(_)
             | PayErrorKind::InvalidHeader(_) => StatusCode::UNAUTHORIZED,
             PayErrorKind::AppIdMismatch | PayErrorKind::MchIdMismatch => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
@@ -260,8 +286,17 @@ impl Inner {
         let map = PayMap::from_xml_bytes(body).map_err(|e| Refusal::of(&e))?;
         let (notification, id) = if map.get("req_info").is_some() {
             let n = RefundNotification::parse(body, config.key()).map_err(|e| Refusal::of(&e))?;
+            // The outer appid/mch_id are unsigned: a consistency check, not authentication
+            // (that is the key, which req_info decrypted under).
             n.check_merchant(config.appid(), config.mch_id())
                 .map_err(|e| Refusal::of(&e))?;
+            // req_info has no timestamp: refuse one older than its record could be.
+            n.check_fresh(
+                config.now(),
+                config.refund_max_age_secs(),
+                config.window_secs,
+            )
+            .map_err(|e| Refusal::of(&e))?;
             let id = refund_id(&n.refund_id, status_name(&n.refund_status));
             (Notification::Refunded(Refunded::V2(n)), id)
         } else {
@@ -447,13 +482,15 @@ fn answer(v3: bool, outcome: Result<(), Refusal>) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::time::Duration;
 
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     use wechat_core::pay::SignType;
 
     use super::*;
+    use crate::pay::DEFAULT_RECORD_TTL;
     use crate::test_util::mock_pay::MockPay;
 
     #[derive(Clone, Default)]
@@ -629,6 +666,159 @@ mod tests {
         }
         assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
         assert_eq!(counter.paid.load(Ordering::SeqCst), 0);
+    }
+
+    /// A service whose clock is `now` (seconds), handling refunds only.
+    fn refund_service(mock: &MockPay, counter: &Counter, now: &Arc<AtomicU64>) -> PayNotify {
+        let now = Arc::clone(now);
+        PayNotify::with_state(
+            config(mock).clock(move || now.load(Ordering::SeqCst)),
+            counter.clone(),
+        )
+        .on(refunded)
+        .store(Arc::new(MemoryStore::new()))
+        .build()
+    }
+
+    /// Moves both clocks (the store's tokio time and the service's `now`) by `by`.
+    async fn pass(now: &AtomicU64, by: Duration) {
+        tokio::time::advance(by).await;
+        now.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    const T0: u64 = 1_700_000_000;
+
+    #[tokio::test(start_paused = true)]
+    async fn issue16_a_refund_replay_is_answered_from_the_record_and_refused_once_it_could_be_gone()
+    {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let now = Arc::new(AtomicU64::new(T0));
+        let svc = refund_service(&mock, &counter, &now);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let xml = mock
+            .refund_notify_xml_at("no-1", "r-1", 100, T0 - 60)
+            .unwrap();
+        let (status, body) = send(&svc, Method::POST, &[], xml.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+
+        // An hour and a second later: answered from the record, the handler not run again.
+        pass(&now, Duration::from_secs(3601)).await;
+        let (status, body) = send(&svc, Method::POST, &[], xml.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(SUCCESS), "{body}");
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+
+        // Past the record's lifetime the record is gone: the replay is refused, not re-run.
+        pass(&now, DEFAULT_RECORD_TTL).await;
+        let (status, body) = send(&svc, Method::POST, &[], xml).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(
+            body.contains(FAIL) && body.contains("success_time"),
+            "{body}"
+        );
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn issue16_a_refund_too_old_or_from_the_future_is_refused_at_first_sight() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let now = Arc::new(AtomicU64::new(T0));
+        let svc = refund_service(&mock, &counter, &now);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let window = 300;
+        let oldest = T0 - (DEFAULT_RECORD_TTL.as_secs() - window);
+        for (at, expected) in [
+            (oldest - 1, StatusCode::UNAUTHORIZED),
+            (T0 + window + 1, StatusCode::UNAUTHORIZED),
+            (0, StatusCode::UNAUTHORIZED),
+            (oldest, StatusCode::OK),
+            (T0 + window, StatusCode::OK),
+        ] {
+            let xml = mock.refund_notify_xml_at("no-1", "r-1", 100, at).unwrap();
+            let (status, body) = send(&svc, Method::POST, &[], xml).await;
+            assert_eq!(status, expected, "success_time {at}: {body}");
+        }
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 2);
+    }
+
+    /// A refund notification with these `req_info` fields, as the mock's key encrypts them.
+    fn refund_xml(mock: &MockPay, fields: &[(&str, &str)]) -> String {
+        let mut info = String::from("<root>");
+        for (k, v) in fields {
+            info.push_str(&format!("<{k}><![CDATA[{v}]]></{k}>"));
+        }
+        info.push_str("</root>");
+        let key = wechat_core::secret::PayKey::new(mock.key());
+        format!(
+            "<xml><return_code>SUCCESS</return_code><appid>{}</appid><mch_id>{}</mch_id>\
+             <nonce_str>n</nonce_str><req_info>{}</req_info></xml>",
+            mock.appid(),
+            mock.mch_id(),
+            wechat_core::pay::refund::encrypt_req_info(&info, &key)
+        )
+    }
+
+    #[tokio::test]
+    async fn issue16_refundclose_without_success_time_is_handled_once() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let now = Arc::new(AtomicU64::new(T0));
+        let svc = refund_service(&mock, &counter, &now);
+        let without_success_time = |status: &str| {
+            refund_xml(
+                &mock,
+                &[
+                    ("transaction_id", "4200001234202311141234567890"),
+                    ("out_trade_no", "no-1"),
+                    ("refund_id", "50300000000000000000000000001"),
+                    ("out_refund_no", "r-1"),
+                    ("total_fee", "100"),
+                    ("refund_fee", "100"),
+                    ("refund_status", status),
+                ],
+            )
+        };
+        let closed = without_success_time("REFUNDCLOSE");
+        for _ in 0..2 {
+            let (status, body) = send(&svc, Method::POST, &[], closed.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+        // A SUCCESS without success_time is not WeChat's: refused.
+        let (status, body) = send(&svc, Method::POST, &[], without_success_time("SUCCESS")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("success_time"), "{body}");
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn issue16_right_outer_merchant_but_another_merchants_req_info_is_refused() {
+        let mock = MockPay::start().await.unwrap();
+        let counter = Counter::default();
+        let svc = service(&mock, &counter);
+        mock.create_order("no-1", 100, "oUser");
+        mock.pay("no-1").unwrap();
+        let genuine = mock.refund_notify_xml("no-1", "r-1", 100).unwrap();
+        let mut outer = PayMap::from_xml(&genuine).unwrap();
+        let ours = wechat_core::secret::PayKey::new(mock.key());
+        let theirs = wechat_core::secret::PayKey::new("0123456789abcdef0123456789abcdef");
+        let plaintext =
+            wechat_core::pay::refund::decrypt_req_info(outer.get("req_info").unwrap(), &ours)
+                .unwrap();
+        outer.insert(
+            "req_info",
+            wechat_core::pay::refund::encrypt_req_info(&plaintext, &theirs),
+        );
+        assert_eq!(outer.get("mch_id"), Some(mock.mch_id()));
+        let (status, body) = send(&svc, Method::POST, &[], outer.to_xml().unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains(FAIL), "{body}");
+        assert_eq!(counter.refunded.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

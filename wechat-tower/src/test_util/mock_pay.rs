@@ -533,7 +533,7 @@ impl MockPay {
     }
 
     /// The refund notification (退款结果通知) XML of `refund_fee` fen of a paid order, with
-    /// `req_info` encrypted (AES-256-ECB under MD5 of the key).
+    /// `req_info` encrypted (AES-256-ECB under MD5 of the key), refunded now (`success_time`).
     #[must_use]
     pub fn refund_notify_xml(
         &self,
@@ -541,9 +541,24 @@ impl MockPay {
         out_refund_no: &str,
         refund_fee: u64,
     ) -> Option<String> {
+        self.refund_notify_xml_at(out_trade_no, out_refund_no, refund_fee, now())
+    }
+
+    /// [`MockPay::refund_notify_xml`] refunded at `success_time` (seconds since the Unix
+    /// epoch, written as WeChat does: `yyyy-MM-dd HH:mm:ss`, Beijing time): for tests with an
+    /// injected clock, and for old notifications replayed.
+    #[must_use]
+    pub fn refund_notify_xml_at(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        refund_fee: u64,
+        success_time: u64,
+    ) -> Option<String> {
         let order = self.order(out_trade_no)?;
         let transaction_id = order.transaction_id?;
         let refund_id = format!("503{:026}", self.shared.lock().next());
+        let success_time = refund::format_beijing_time(success_time);
         let mut info = PayMap::new();
         for (k, v) in [
             ("transaction_id", transaction_id.as_str()),
@@ -551,7 +566,7 @@ impl MockPay {
             ("refund_id", refund_id.as_str()),
             ("out_refund_no", out_refund_no),
             ("refund_status", "SUCCESS"),
-            ("success_time", "2023-11-14 10:00:00"),
+            ("success_time", success_time.as_str()),
             ("refund_recv_accout", "支付用户的零钱"),
             ("refund_account", "REFUND_SOURCE_UNSETTLED_FUNDS"),
             ("refund_request_source", "API"),
