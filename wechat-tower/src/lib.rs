@@ -44,6 +44,7 @@
 //! | [`client`] | the outbound side: [`WechatClient`](client::WechatClient) (menus, messages, users, QR codes, media, web authorization, JS-SDK, Mini Program login) over a [`Transport`](client::Transport), with the token central control [`TokenManager`](client::TokenManager) |
 //! | [`session`] | Mini Program sessions (自定义登录态): [`SessionStore`](session::SessionStore) (login with `jscode2session`, tokens from the OS CSPRNG, TTL, sliding expiry, revocation), [`SessionLayer`](session::SessionLayer) and the [`UserSession`](session::UserSession) it loads |
 //! | [`pay`] | WeChat Pay (微信支付): [`PayNotify`](pay::PayNotify), the notify URL (v2 and v3, verified, once per `transaction_id`, SUCCESS only after the handler), and [`PayClient`](pay::PayClient) (统一下单, order query, close order) |
+//! | `serve` | (feature `serve`) `Server`: HTTP/1.1 with a header-read, request and idle timeout and a connection cap, in place of `axum::serve` |
 //! | [`store`] | where shared state lives: the [`Store`](store::Store) trait, [`MemoryStore`](store::MemoryStore), `RedisStore` (feature `redis`) |
 //! | `test_util` | (feature `test-util`) the WeChat side for tests: signed and encrypted requests, replies read back, and `MockWechat`, a mock of WeChat's API on loopback |
 //! | [`core`] | the protocol crate `wechat-core`, re-exported |
@@ -53,6 +54,7 @@
 //! | `client` | yes | the default HTTPS transport of the client: hyper-util + rustls (ring) with bundled root certificates |
 //! | `redis` | no | `RedisStore`, to share tokens between processes |
 //! | `test-util` | no | the simulator, `MockWechat` and `MockPay` |
+//! | `serve` | no | `serve::Server`, a serving loop with timeouts and a connection cap (hyper server + tokio net) |
 //! | `axum` | no | `UserSession` as an axum extractor, `IntoResponse` for the session and login rejections |
 //!
 //! WeChat Pay follows in a later release.
@@ -67,6 +69,8 @@ pub mod handler;
 pub mod pay;
 mod rejection;
 pub mod router;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod server;
 pub mod session;
 pub mod store;

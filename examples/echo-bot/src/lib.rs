@@ -14,7 +14,8 @@
 //! Every handler is an `async fn` marked `#[wechat_handler(..)]`, which names the messages it
 //! answers; [`router`] mounts them by name with `Router::handler`.
 //!
-//! Settings come from the environment (see [`Settings::from_env`]).
+//! Settings come from the environment (see [`Settings::from_env`]); the public demo token is
+//! accepted only in [`demo_mode`] (a loopback `ADDR`, or `--demo`).
 
 use std::env;
 use std::net::SocketAddr;
@@ -24,10 +25,22 @@ use wechat_tower::message::{
     ClickEvent, ImageMessage, LocationMessage, SubscribeEvent, TextMessage,
 };
 use wechat_tower::router::{Router, RouterService};
+use wechat_tower::signature::constant_time_eq;
 use wechat_tower::{Context, Reply, WechatConfig, wechat_handler};
 
 /// What the bot answers to `help`.
 pub const HELP: &str = "I echo what you write. Try an image, your location, or the menu.";
+
+/// The token used when `WECHAT_TOKEN` is unset. It is printed in this README, so anyone can
+/// sign messages with it: [`Settings`] accepts it only in demo mode.
+pub const DEMO_TOKEN: &str = "wechat-demo-token";
+
+/// Demo mode: `addr` is a loopback address (only this machine can connect), or `--demo` was
+/// passed. Public defaults such as [`DEMO_TOKEN`] are refused outside it.
+#[must_use]
+pub fn demo_mode(addr: SocketAddr, demo_flag: bool) -> bool {
+    demo_flag || addr.ip().to_canonical().is_loopback()
+}
 
 /// The bot's settings, from the environment variables of DESIGN.md.
 #[derive(Debug)]
@@ -41,23 +54,63 @@ pub struct Settings {
     pub dedup: bool,
     /// `WECHAT_APPID`.
     pub appid: Option<String>,
+    /// The token is the public [`DEMO_TOKEN`] (allowed in demo mode only).
+    pub demo_token: bool,
 }
 
 impl Settings {
-    /// Reads `WECHAT_TOKEN` (default `wechat-demo-token`), `WECHAT_APPID`,
-    /// `WECHAT_ENCODING_AES_KEY`, `WECHAT_TIMESTAMP_WINDOW`, `WECHAT_DEDUP` and `ADDR`.
+    /// Reads `WECHAT_TOKEN` (default [`DEMO_TOKEN`], in demo mode only), `WECHAT_APPID`,
+    /// `WECHAT_ENCODING_AES_KEY`, `WECHAT_TIMESTAMP_WINDOW`, `WECHAT_DEDUP` and `ADDR` from the
+    /// environment, and `--demo` from the command line.
     ///
     /// # Errors
     ///
-    /// A message naming the variable that is wrong.
+    /// A message naming the variable that is wrong or missing.
     pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
-        let token = var("WECHAT_TOKEN").unwrap_or_else(|| "wechat-demo-token".to_owned());
+        Self::from_vars(|name| env::var(name).ok(), env::args().skip(1))
+    }
+
+    /// [`from_env`](Self::from_env) over `var` (a variable's value by name) and `args` (the
+    /// command line after the program's name), so that the rules can be tested.
+    ///
+    /// The demo rule: a token left at [`DEMO_TOKEN`] (unset, or set to it) is accepted only in
+    /// [`demo_mode`]; elsewhere anyone could sign messages to the bot.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable that is wrong or missing, or the unknown argument.
+    pub fn from_vars<I>(var: impl Fn(&str) -> Option<String>, args: I) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let mut demo_flag = false;
+        for arg in args {
+            match arg.as_str() {
+                "--demo" => demo_flag = true,
+                other => {
+                    return Err(format!(
+                        "unknown argument `{other}`: the only option is --demo (settings come \
+                         from the environment, see the README)"
+                    ));
+                }
+            }
+        }
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        let token = var("WECHAT_TOKEN").unwrap_or_else(|| DEMO_TOKEN.to_owned());
         let appid = var("WECHAT_APPID");
-        let addr = var("ADDR")
+        let addr: SocketAddr = var("ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
             .parse()
             .map_err(|e| format!("ADDR: {e}"))?;
+        let demo_token = constant_time_eq(token.as_bytes(), DEMO_TOKEN.as_bytes());
+        if demo_token && !demo_mode(addr, demo_flag) {
+            return Err(format!(
+                "WECHAT_TOKEN is unset or the public demo token, and ADDR {addr} is not a \
+                 loopback address: set WECHAT_TOKEN to the token (令牌) of your account's server \
+                 configuration (and WECHAT_ENCODING_AES_KEY + WECHAT_APPID for safe mode), or pass \
+                 --demo to serve the demo token anyway"
+            ));
+        }
         let config = match var("WECHAT_ENCODING_AES_KEY") {
             None => WechatConfig::plaintext(token),
             Some(key) => {
@@ -85,6 +138,7 @@ impl Settings {
             config,
             dedup,
             appid,
+            demo_token,
         })
     }
 
@@ -98,12 +152,20 @@ impl Settings {
                 self.appid.as_deref().unwrap_or("?")
             ),
         };
+        let demo = if self.demo_token {
+            format!(
+                "\nDemo mode: the token is the public {DEMO_TOKEN:?}, so anyone can sign messages \
+                 to this bot; set WECHAT_TOKEN to serve a real account."
+            )
+        } else {
+            String::new()
+        };
         format!(
             "echo-bot listening on http://{addr}/wechat ({mode})\n\
              Talk to it as WeChat would:\n  \
              cargo run -p wechat-sim -- --url http://{addr}/wechat text 'hello'\n  \
              cargo run -p wechat-sim -- --url http://{addr}/wechat interactive\n\
-             (pass the same --token/--aes-key/--appid as WECHAT_TOKEN/WECHAT_ENCODING_AES_KEY/WECHAT_APPID)",
+             (pass the same --token/--aes-key/--appid as WECHAT_TOKEN/WECHAT_ENCODING_AES_KEY/WECHAT_APPID){demo}",
             addr = self.addr
         )
     }
@@ -192,7 +254,63 @@ mod tests {
             config: WechatConfig::plaintext("token"),
             dedup: true,
             appid: Some("wx_app".to_owned()),
+            demo_token: false,
         }
+    }
+
+    /// `Settings::from_vars` over these variables and arguments.
+    fn load(vars: &[(&str, &str)], args: &[&str]) -> Result<Settings, String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_vars(
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            args.iter().map(|a| (*a).to_owned()),
+        )
+    }
+
+    #[test]
+    fn issue16_the_demo_token_is_refused_on_a_public_address() {
+        for addr in ["0.0.0.0:3000", "192.0.2.7:80", "[::]:3000"] {
+            let err = load(&[("ADDR", addr)], &[]).unwrap_err();
+            assert!(err.contains("WECHAT_TOKEN"), "{err}");
+            assert!(err.contains("--demo"), "{err}");
+            // Setting the demo token by hand is no better.
+            let err = load(&[("ADDR", addr), ("WECHAT_TOKEN", DEMO_TOKEN)], &[]).unwrap_err();
+            assert!(err.contains("WECHAT_TOKEN"), "{err}");
+        }
+    }
+
+    #[test]
+    fn issue16_the_demo_token_is_accepted_on_loopback_or_with_demo() {
+        for addr in [
+            "127.0.0.1:3000",
+            "127.0.0.2:3000",
+            "[::1]:3000",
+            "[::ffff:127.0.0.1]:3000",
+        ] {
+            let settings = load(&[("ADDR", addr)], &[]).unwrap();
+            assert!(settings.demo_token, "{addr}");
+            assert!(settings.banner().contains("Demo mode"));
+        }
+        // The README's quick start: no variables at all.
+        assert_eq!(load(&[], &[]).unwrap().addr.to_string(), "127.0.0.1:3000");
+        let settings = load(&[("ADDR", "0.0.0.0:3000")], &["--demo"]).unwrap();
+        assert!(settings.demo_token);
+    }
+
+    #[test]
+    fn a_real_token_serves_any_address_without_the_demo_note() {
+        let settings = load(&[("ADDR", "0.0.0.0:3000"), ("WECHAT_TOKEN", "real")], &[]).unwrap();
+        assert!(!settings.demo_token);
+        assert!(!settings.banner().contains("Demo mode"));
+    }
+
+    #[test]
+    fn unknown_arguments_are_refused() {
+        let err = load(&[], &["--dmeo"]).unwrap_err();
+        assert!(err.contains("--dmeo"), "{err}");
     }
 
     fn msg(body: &str) -> Message {

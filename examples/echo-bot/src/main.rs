@@ -6,7 +6,10 @@
 //!
 //! It serves `/wechat` on `ADDR` (default `127.0.0.1:3000`) in plaintext mode, or in safe mode
 //! (安全模式) when `WECHAT_ENCODING_AES_KEY` and `WECHAT_APPID` are set; `WECHAT_TOKEN` is the
-//! console's token. See the package's README for what it answers and how to talk to it.
+//! console's token. Without `WECHAT_TOKEN` it uses the public demo token, and then starts only on
+//! a loopback `ADDR` or with `--demo`. It serves through `wechat_tower::serve::Server`, which
+//! bounds slow and idle clients and the number of connections. See the package's README for what
+//! it answers and how to talk to it.
 
 use std::process::ExitCode;
 
@@ -14,6 +17,7 @@ use axum::Router;
 use echo_bot::Settings;
 use tower::Layer;
 use wechat_tower::WechatLayer;
+use wechat_tower::serve::Server;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,8 +41,8 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    match Server::new(listener)
+        .serve_with_shutdown(app, shutdown)
         .await
     {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,21 +1,21 @@
-//! The echo bot on plain hyper 1 + hyper-util, without axum: `WechatLayer` around the router is a
-//! tower service with `Error = Infallible`, which `TowerToHyperService` serves as it is.
+//! The echo bot without axum: `WechatLayer` around the router is a tower service with
+//! `Error = Infallible` that answers every path, which `wechat_tower::serve::Server` (hyper 1's
+//! HTTP/1.1 server with timeouts and a connection cap) serves as it is.
 //!
 //! ```text
 //! cargo run -p hyper-bot
 //! ```
 //!
 //! Same settings as `echo-bot` (`ADDR`, `WECHAT_TOKEN`, `WECHAT_APPID`,
-//! `WECHAT_ENCODING_AES_KEY`, ...). Every path answers as the WeChat endpoint.
+//! `WECHAT_ENCODING_AES_KEY`, ..., and `--demo`), with the same rule: the public demo token only
+//! on a loopback `ADDR` or with `--demo`. Every path answers as the WeChat endpoint.
 
 use std::process::ExitCode;
 
 use echo_bot::Settings;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tower::Layer;
 use wechat_tower::WechatLayer;
+use wechat_tower::serve::Server;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,22 +35,17 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", settings.banner().replace("echo-bot", "hyper-bot"));
-    loop {
-        let (socket, _) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(err) => {
-                eprintln!("hyper-bot: accept failed: {err}");
-                continue;
-            }
-        };
-        let service = TowerToHyperService::new(bot.clone());
-        tokio::spawn(async move {
-            if let Err(err) = http1::Builder::new()
-                .serve_connection(TokioIo::new(socket), service)
-                .await
-            {
-                eprintln!("hyper-bot: connection error: {err}");
-            }
-        });
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match Server::new(listener)
+        .serve_with_shutdown(bot, shutdown)
+        .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hyper-bot: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
