@@ -1,0 +1,403 @@
+//! The demo's settings, from the environment, and the rule that keeps the mock merchant's
+//! public values off the internet.
+
+use std::env;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use wechat_tower::core::pay::SignType;
+use wechat_tower::core::signature::constant_time_eq;
+use wechat_tower::pay::PayConfig;
+
+use crate::catalogue::Product;
+
+/// The mock merchant's app id (`MockPay`'s default): public, it is in this repository.
+pub const MOCK_APPID: &str = "wxmock0000000001";
+/// The mock merchant's `mch_id`.
+pub const MOCK_MCH_ID: &str = "1900000109";
+/// The mock merchant's API key: public, so anyone can sign a notification with it.
+pub const MOCK_KEY: &str = "mockpaykey0123456789abcdefghijkl";
+
+/// Default smallest top-up: 1 fen (分).
+pub const DEFAULT_TOPUP_MIN_FEE: u64 = 1;
+/// Default largest top-up: 500 000 fen (5 000 yuan).
+pub const DEFAULT_TOPUP_MAX_FEE: u64 = 500_000;
+/// Default cap on the unpaid orders kept in memory.
+pub const DEFAULT_MAX_UNPAID_ORDERS: usize = 10_000;
+
+/// The demo's settings, from the environment variables of DESIGN.md and the README.
+#[derive(Clone)]
+pub struct Settings {
+    /// `ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// `PUBLIC_URL`: how WeChat Pay and browsers reach this server, default `http://<ADDR>`. The
+    /// notify URL registered with each order is `PUBLIC_URL` + `/pay/notify`.
+    pub public_url: String,
+    /// `WECHAT_APPID` (default: the mock's, [`MOCK_APPID`]).
+    pub appid: String,
+    /// `WECHAT_PAY_MCH_ID` (商户号; default: the mock's, [`MOCK_MCH_ID`]).
+    pub mch_id: String,
+    /// `WECHAT_PAY_KEY` (API密钥; default: the mock's, [`MOCK_KEY`]). Never in `Debug`.
+    pub key: String,
+    /// `WECHAT_PAY_SIGN_TYPE`: `MD5` (default) or `HMAC-SHA256`.
+    pub sign_type: SignType,
+    /// `WECHAT_PAY_API_BASE`, default `https://api.mch.weixin.qq.com`.
+    pub api_base: String,
+    /// `REDIS_URL`: where the records of handled notifications live, shared by every process
+    /// of the demo; unset means memory.
+    pub redis_url: Option<String>,
+    /// `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PUBLIC_KEY_ID` and `WECHAT_PAY_PUBLIC_KEY_FILE`
+    /// (PEM): accept v3 notifications too. The key is never in `Debug`.
+    pub v3: Option<(String, String, String)>,
+    /// `TOPUP_MIN_FEE`: the smallest top-up (充值) in fen, default 1.
+    pub topup_min_fee: u64,
+    /// `TOPUP_MAX_FEE`: the largest top-up in fen, default 500 000.
+    pub topup_max_fee: u64,
+    /// `MAX_UNPAID_ORDERS`: how many unpaid orders the memory store keeps at most, default
+    /// 10 000; beyond, new orders are refused (503) until some expire.
+    pub max_unpaid_orders: usize,
+    /// The catalogue of fixed-price goods (not from the environment; [`Product::demo_catalogue`]
+    /// by default).
+    pub products: Vec<Product>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("appid", &self.appid)
+            .field("mch_id", &self.mch_id)
+            .field("key", &"[redacted]")
+            .field("sign_type", &self.sign_type)
+            .field("api_base", &self.api_base)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .field("v3", &self.v3.as_ref().map(|(_, id, _)| ("[redacted]", id)))
+            .field("topup_min_fee", &self.topup_min_fee)
+            .field("topup_max_fee", &self.topup_max_fee)
+            .field("max_unpaid_orders", &self.max_unpaid_orders)
+            .field("products", &self.products)
+            .finish()
+    }
+}
+
+fn parse<T: FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        Some(v) => v.parse().map_err(|e| format!("{name}: {e}")),
+        None => Ok(default),
+    }
+}
+
+impl Settings {
+    /// Reads `ADDR`, `PUBLIC_URL`, `WECHAT_APPID`, `WECHAT_PAY_MCH_ID`, `WECHAT_PAY_KEY`,
+    /// `WECHAT_PAY_SIGN_TYPE`, `WECHAT_PAY_API_BASE`, `REDIS_URL`, `TOPUP_MIN_FEE`,
+    /// `TOPUP_MAX_FEE`, `MAX_UNPAID_ORDERS`, and the optional v3 ones.
+    ///
+    /// Unset merchant variables fall back to the mock's public values: see
+    /// [`Settings::check_demo_mode`] before serving.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable that is wrong.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
+        let addr: SocketAddr = parse(
+            "ADDR",
+            var("ADDR"),
+            SocketAddr::from(([127, 0, 0, 1], 3000)),
+        )?;
+        let sign_type = match var("WECHAT_PAY_SIGN_TYPE") {
+            Some(t) => t
+                .parse()
+                .map_err(|e| format!("WECHAT_PAY_SIGN_TYPE: {e}"))?,
+            None => SignType::Md5,
+        };
+        let v3 = match (
+            var("WECHAT_PAY_API_V3_KEY"),
+            var("WECHAT_PAY_PUBLIC_KEY_ID"),
+            var("WECHAT_PAY_PUBLIC_KEY_FILE"),
+        ) {
+            (Some(key), Some(id), Some(file)) => {
+                let pem = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("WECHAT_PAY_PUBLIC_KEY_FILE {file}: {e}"))?;
+                Some((key, id, pem))
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err("v3 notifications need WECHAT_PAY_API_V3_KEY, WECHAT_PAY_PUBLIC_KEY_ID and WECHAT_PAY_PUBLIC_KEY_FILE together".into());
+            }
+        };
+        let settings = Self {
+            addr,
+            public_url: var("PUBLIC_URL")
+                .unwrap_or_else(|| format!("http://{addr}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            appid: var("WECHAT_APPID").unwrap_or_else(|| MOCK_APPID.to_owned()),
+            mch_id: var("WECHAT_PAY_MCH_ID").unwrap_or_else(|| MOCK_MCH_ID.to_owned()),
+            key: var("WECHAT_PAY_KEY").unwrap_or_else(|| MOCK_KEY.to_owned()),
+            sign_type,
+            api_base: var("WECHAT_PAY_API_BASE")
+                .unwrap_or_else(|| wechat_tower::pay::DEFAULT_PAY_API_BASE.to_owned()),
+            redis_url: var("REDIS_URL"),
+            v3,
+            topup_min_fee: parse("TOPUP_MIN_FEE", var("TOPUP_MIN_FEE"), DEFAULT_TOPUP_MIN_FEE)?,
+            topup_max_fee: parse("TOPUP_MAX_FEE", var("TOPUP_MAX_FEE"), DEFAULT_TOPUP_MAX_FEE)?,
+            max_unpaid_orders: parse(
+                "MAX_UNPAID_ORDERS",
+                var("MAX_UNPAID_ORDERS"),
+                DEFAULT_MAX_UNPAID_ORDERS,
+            )?,
+            products: Product::demo_catalogue(),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings for a merchant, with the other settings at their defaults (tests).
+    #[must_use]
+    pub fn new(appid: &str, mch_id: &str, key: &str, api_base: &str, addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            public_url: format!("http://{addr}"),
+            appid: appid.to_owned(),
+            mch_id: mch_id.to_owned(),
+            key: key.to_owned(),
+            sign_type: SignType::Md5,
+            api_base: api_base.to_owned(),
+            redis_url: None,
+            v3: None,
+            topup_min_fee: DEFAULT_TOPUP_MIN_FEE,
+            topup_max_fee: DEFAULT_TOPUP_MAX_FEE,
+            max_unpaid_orders: DEFAULT_MAX_UNPAID_ORDERS,
+            products: Product::demo_catalogue(),
+        }
+    }
+
+    /// Checks the settings that do not depend on each other's parsing: top-up bounds, the
+    /// unpaid-order cap, the catalogue.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the setting that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.topup_min_fee == 0 {
+            return Err("TOPUP_MIN_FEE: at least 1 fen (分)".into());
+        }
+        if self.topup_max_fee < self.topup_min_fee {
+            return Err(format!(
+                "TOPUP_MAX_FEE ({}) is below TOPUP_MIN_FEE ({})",
+                self.topup_max_fee, self.topup_min_fee
+            ));
+        }
+        if self.max_unpaid_orders == 0 {
+            return Err("MAX_UNPAID_ORDERS: at least 1".into());
+        }
+        crate::catalogue::validate(&self.products)
+    }
+
+    /// The notify URL registered with each order: `PUBLIC_URL` + `/pay/notify`.
+    #[must_use]
+    pub fn notify_url(&self) -> String {
+        format!("{}/pay/notify", self.public_url)
+    }
+
+    /// The pay configuration of these settings.
+    ///
+    /// # Errors
+    ///
+    /// When the v3 public key is not a PEM RSA public key.
+    pub fn pay_config(&self) -> Result<PayConfig, String> {
+        let mut config =
+            PayConfig::new(&self.appid, &self.mch_id, &self.key).sign_type(self.sign_type);
+        if let Some((key, id, pem)) = &self.v3 {
+            config = config
+                .api_v3_key(key)
+                .wechatpay_public_key(id, pem)
+                .map_err(|e| format!("WECHAT_PAY_PUBLIC_KEY_FILE: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// The variables that hold the mock merchant's values, which this repository publishes:
+    /// with [`MOCK_KEY`] anyone can sign a notification that marks an order paid.
+    #[must_use]
+    pub fn public_values(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.appid == MOCK_APPID {
+            names.push("WECHAT_APPID");
+        }
+        if self.mch_id == MOCK_MCH_ID {
+            names.push("WECHAT_PAY_MCH_ID");
+        }
+        if constant_time_eq(self.key.as_bytes(), MOCK_KEY.as_bytes()) {
+            names.push("WECHAT_PAY_KEY");
+        }
+        names
+    }
+
+    /// Whether only this machine can reach the shop: `ADDR` is a loopback address and
+    /// `PUBLIC_URL` names a loopback host (a `PUBLIC_URL` elsewhere means a proxy forwards
+    /// the internet to it).
+    #[must_use]
+    pub fn is_loopback(&self) -> bool {
+        self.addr.ip().is_loopback() && url_host_is_loopback(&self.public_url)
+    }
+
+    /// The demo-mode rule: settings that hold the mock merchant's public values
+    /// ([`Settings::public_values`]) serve only on loopback ([`Settings::is_loopback`]) or when
+    /// the operator passed `--demo` (`demo_flag`).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variables to set.
+    pub fn check_demo_mode(&self, demo_flag: bool) -> Result<(), String> {
+        let names = self.public_values();
+        if names.is_empty() || demo_flag || self.is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "{} still hold the mock merchant's public values (published in this repository: \
+             anyone could sign a payment notification), and the shop is not on loopback \
+             (ADDR {}, PUBLIC_URL {}); set {} to your merchant's, or listen on 127.0.0.1, or \
+             pass --demo to serve the demo publicly on purpose",
+            names.join(", "),
+            self.addr,
+            self.public_url,
+            names.join(", "),
+        ))
+    }
+}
+
+/// Whether an `http(s)://` URL's host is `localhost` or a loopback IP; anything unparsable
+/// counts as public.
+fn url_host_is_loopback(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((host, _)) => host,
+            None => return false,
+        }
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mock_settings(addr: &str) -> Settings {
+        Settings::new(
+            MOCK_APPID,
+            MOCK_MCH_ID,
+            MOCK_KEY,
+            "http://127.0.0.1:3001",
+            addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}")),
+        )
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://127.0.0.1:3000",
+            "http://localhost",
+            "https://LOCALHOST:8443/x",
+            "http://[::1]:3000/pay",
+            "http://127.1.2.3",
+        ] {
+            assert!(url_host_is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://shop.example",
+            "http://0.0.0.0:3000",
+            "http://10.0.0.1",
+            "http://127.0.0.1.example.com",
+            "http://localhost@evil.example",
+            "ftp://127.0.0.1",
+            "http://[::1",
+            "",
+        ] {
+            assert!(!url_host_is_loopback(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_mock_merchant_serves_on_loopback_only_unless_demo() {
+        let local = mock_settings("127.0.0.1:3000");
+        assert_eq!(
+            local.public_values(),
+            ["WECHAT_APPID", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_KEY"]
+        );
+        assert!(local.check_demo_mode(false).is_ok());
+
+        let public = mock_settings("0.0.0.0:3000");
+        let err = public.check_demo_mode(false).unwrap_err();
+        assert!(err.contains("WECHAT_PAY_KEY"), "{err}");
+        assert!(public.check_demo_mode(true).is_ok());
+
+        // Loopback behind a public PUBLIC_URL: a proxy forwards the internet to it.
+        let mut proxied = mock_settings("127.0.0.1:3000");
+        proxied.public_url = "https://shop.example".into();
+        assert!(proxied.check_demo_mode(false).is_err());
+
+        // Only the key left at the mock's: still refused, and named alone.
+        let mut keyless = mock_settings("0.0.0.0:3000");
+        keyless.appid = "wx1234567890abcdef".into();
+        keyless.mch_id = "1230000109".into();
+        let err = keyless.check_demo_mode(false).unwrap_err();
+        assert!(err.starts_with("WECHAT_PAY_KEY still"), "{err}");
+
+        let mut real = keyless;
+        real.key = "0123456789abcdef0123456789abcdef".into();
+        assert!(real.public_values().is_empty());
+        assert!(real.check_demo_mode(false).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_keys() {
+        let mut settings = mock_settings("127.0.0.1:3000");
+        settings.v3 = Some((
+            "v3secretv3secretv3secretv3secret".into(),
+            "PUB_KEY_ID_1".into(),
+            "pem".into(),
+        ));
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains(MOCK_KEY), "{debug}");
+        assert!(!debug.contains("v3secret"), "{debug}");
+        assert!(debug.contains("PUB_KEY_ID_1"), "{debug}");
+    }
+
+    #[test]
+    fn bounds_are_checked() {
+        let mut settings = mock_settings("127.0.0.1:3000");
+        assert!(settings.validate().is_ok());
+        settings.topup_min_fee = 0;
+        assert!(settings.validate().unwrap_err().contains("TOPUP_MIN_FEE"));
+        settings.topup_min_fee = 100;
+        settings.topup_max_fee = 99;
+        assert!(settings.validate().unwrap_err().contains("TOPUP_MAX_FEE"));
+        settings.topup_max_fee = 100;
+        settings.max_unpaid_orders = 0;
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .contains("MAX_UNPAID_ORDERS")
+        );
+    }
+}
