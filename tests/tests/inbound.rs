@@ -19,7 +19,7 @@ use wechat_tower::message::{
 };
 use wechat_tower::router::{LateReply, Router, RouterService};
 use wechat_tower::test_util::{Simulator, messages};
-use wechat_tower::{Context, Message, Reply, State, WechatConfig, WechatLayer};
+use wechat_tower::{Message, MessageContext, Reply, State, WechatConfig, WechatLayer};
 
 const TOKEN: &str = "e2e_token";
 const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -77,19 +77,19 @@ fn every_type_router() -> RouterService {
         format!("view:{}", e.event_key)
     }
     Router::new()
-        .on(text)
-        .on(image)
-        .on(voice)
-        .on(video)
-        .on(shortvideo)
-        .on(location)
-        .on(link)
-        .on(subscribe)
-        .on(unsubscribe)
-        .on(scan)
-        .on(location_event)
-        .on(click)
-        .on(view)
+        .handler(text)
+        .handler(image)
+        .handler(voice)
+        .handler(video)
+        .handler(shortvideo)
+        .handler(location)
+        .handler(link)
+        .handler(subscribe)
+        .handler(unsubscribe)
+        .handler(scan)
+        .handler(location_event)
+        .handler(click)
+        .handler(view)
         .build()
         .unwrap()
 }
@@ -279,7 +279,7 @@ async fn a_retry_runs_the_handler_once_and_gets_the_same_reply() {
     }
     let counter = Counter(Arc::new(AtomicUsize::new(0)));
     let router = Router::new()
-        .on(slow_counted)
+        .handler(slow_counted)
         .with_state(counter.clone())
         .build()
         .unwrap();
@@ -308,13 +308,13 @@ async fn a_retry_runs_the_handler_once_and_gets_the_same_reply() {
 
 #[tokio::test]
 async fn a_slow_handler_answers_success_and_its_reply_reaches_the_sink() {
-    async fn slow(m: TextMessage, ctx: Context) -> String {
+    async fn slow(m: TextMessage, ctx: MessageContext) -> String {
         tokio::time::sleep(Duration::from_millis(600)).await;
         format!("late answer to {} for {}", m.content, ctx.open_id())
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<LateReply>();
     let router = Router::new()
-        .on(slow)
+        .handler(slow)
         .deadline(Duration::from_millis(100))
         .late_reply_sink(move |late: LateReply| {
             let _ = tx.send(late);
@@ -349,7 +349,11 @@ async fn a_fallback_sees_what_no_route_takes() {
     async fn fallback(m: Message) -> String {
         format!("fallback:{}", m.msg_type())
     }
-    let router = Router::new().on(text).fallback(fallback).build().unwrap();
+    let router = Router::new()
+        .handler(text)
+        .fallback(fallback)
+        .build()
+        .unwrap();
     let addr = spawn_axum(WechatLayer::new(WechatConfig::plaintext(TOKEN)).layer(router)).await;
     let sim = Simulator::plaintext(TOKEN);
     let (_, body) = send(

@@ -23,7 +23,9 @@ use wechat_tower::message::{
 };
 use wechat_tower::router::{Router, RouterService};
 use wechat_tower::test_util::{Simulator, messages};
-use wechat_tower::{Context, Event, Message, OpenId, Reply, State, WechatConfig, WechatLayer};
+use wechat_tower::{
+    Event, Message, MessageContext, OpenId, Reply, State, WechatConfig, WechatLayer,
+};
 use wechat_tower::{FromRef, wechat_handler};
 
 const TOKEN: &str = "macro_token";
@@ -52,7 +54,7 @@ mod handlers {
     use super::*;
 
     #[wechat_handler(msg = "text")]
-    pub(super) async fn text(msg: TextMessage, ctx: Context) -> String {
+    pub(super) async fn text(msg: TextMessage, ctx: MessageContext) -> String {
         format!("text:{}:{}", msg.content, ctx.open_id())
     }
 

@@ -453,7 +453,7 @@ async fn a_refund_notify_decrypts_and_runs_once() {
     let refunds: Arc<Mutex<Vec<Refunded>>> = Arc::default();
     let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key());
     let notify = PayNotify::with_state(config, Arc::clone(&refunds))
-        .on(
+        .handler(
             |refund: Refunded,
              wechat_tower::State(seen): wechat_tower::State<Arc<Mutex<Vec<Refunded>>>>| async move {
                 seen.lock().unwrap().push(refund);
@@ -497,7 +497,7 @@ async fn refund_notify_url(
     let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key())
         .clock(move || clock.load(Ordering::SeqCst));
     let notify = PayNotify::with_state(config, Arc::clone(handled))
-        .on(
+        .handler(
             |_: Refunded, wechat_tower::State(n): wechat_tower::State<Arc<AtomicUsize>>| async move {
                 n.fetch_add(1, Ordering::SeqCst);
             },

@@ -216,3 +216,51 @@ async fn redis_going_away_is_an_error_not_a_hang() {
         "{err:?}"
     );
 }
+
+/// The framework's one lock (`store::lock`) on Redis, between separate connections as between
+/// processes: one holder at a time, renewal and release only by the holder, bounded waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_lock_has_one_holder_across_connections() {
+    use wechat_tower::store::lock::{Lock, LockError};
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut locks = Vec::new();
+    for _ in 0..8 {
+        let store: Arc<dyn Store> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
+        locks.push(Lock::new(store, "lock:report", Duration::from_millis(600)));
+    }
+    let tries: Vec<_> = locks
+        .iter()
+        .cloned()
+        .map(|lock| tokio::spawn(async move { lock.try_acquire().await.unwrap() }))
+        .collect();
+    let mut held = Vec::new();
+    for t in tries {
+        held.extend(t.await.unwrap());
+    }
+    assert_eq!(held.len(), 1, "exactly one connection holds the lock");
+    let guard = held.pop().unwrap();
+
+    // Renewed past its TTL while the work runs; a waiter gives up at its deadline.
+    let waiter = locks[1].clone().wait(Duration::from_millis(300));
+    let busy = guard
+        .hold_while(async {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            waiter.acquire().await
+        })
+        .await;
+    assert_eq!(busy.unwrap_err(), LockError::Busy);
+
+    // Released by its holder, the lock is free for the next at once.
+    assert!(guard.release().await.unwrap());
+    let next = locks[2].try_acquire().await.unwrap().unwrap();
+    // A stale holder (its TTL ended) can neither renew nor release the new holder's lock.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let newer = locks[3].try_acquire().await.unwrap().unwrap();
+    assert!(!next.renew().await.unwrap());
+    assert!(!next.release().await.unwrap());
+    assert!(locks[4].try_acquire().await.unwrap().is_none());
+    assert!(newer.release().await.unwrap());
+}

@@ -38,7 +38,8 @@ fn bot() -> wechat_tower::server::Wechat<wechat_tower::RouterService> {
     async fn echo(msg: TextMessage) -> String {
         msg.content
     }
-    WechatLayer::new(WechatConfig::plaintext(TOKEN)).layer(Router::new().on(echo).build().unwrap())
+    WechatLayer::new(WechatConfig::plaintext(TOKEN))
+        .layer(Router::new().handler(echo).build().unwrap())
 }
 
 /// Serves the bot through an axum `Router` at `/wechat` (what the examples do), with the limits

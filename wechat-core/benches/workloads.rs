@@ -1,5 +1,5 @@
-//! Criterion benchmarks of the workloads W1–W4 (`shared/bench/WORKLOADS.md`) on the fixture's
-//! exact bytes: `cargo bench -p wechat-core`. The group `raw floor` runs the same workloads
+//! Criterion benchmarks of the workloads W1–W4 (`support/mod.rs` says what each does) on the exact
+//! bytes of `benches/data/fixture.json`: `cargo bench -p wechat-tower-core`. The group `raw floor` runs the same workloads
 //! written directly on the crates, so the two compare within one run.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn

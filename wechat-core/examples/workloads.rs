@@ -1,4 +1,4 @@
-//! Prints one JSON line per workload W1–W4 of `shared/bench/WORKLOADS.md`, in the format the
+//! Prints one JSON line per benchmark workload W1–W4 (`benches/support/mod.rs`), in the format the
 //! peers' runners print, so the figures can be set side by side:
 //!
 //! ```text
@@ -7,12 +7,12 @@
 //!
 //! `BENCH_DURATION` sets the seconds per sample (default 1), `BENCH_REPS` the number of samples
 //! (default 3); `ops_per_sec` is their median. With `--raw`, each workload is followed by the
-//! same work written directly on the crates (`"impl":"raw-crates"`), the floor of WORKLOADS.md,
-//! measured in the same run. `allocs_per_op` counts heap allocations per
-//! operation with a counting allocator. Run it in release mode:
+//! same work written directly on the crates (`"impl":"raw-crates"`), the floor, measured in the
+//! same run. `allocs_per_op` counts heap allocations per operation with a counting allocator. Run
+//! it in release mode:
 //!
 //! ```text
-//! cargo run --release -p wechat-core --example workloads
+//! cargo run --release -p wechat-tower-core --example workloads
 //! ```
 
 use std::alloc::System;

@@ -12,9 +12,17 @@
 //! | [`xml`] | the small, hardened XML reader behind both (no DOCTYPE, bounded depth and size) |
 //! | [`jssdk`] | the JS-SDK signature for `wx.config`: [`jssdk::JsSdkConfig`] |
 //! | [`miniprogram`] | Mini Program open data (开放数据): `encryptedData` decryption with the watermark checked, `rawData` signatures |
-//! | [`pay`] | WeChat Pay (微信支付): v2 sign, orders, pay parameters, pay and refund notifications; v3 notifications |
+//! | `pay` | (feature `pay`) WeChat Pay (微信支付): v2 sign, orders, pay parameters, pay and refund notifications; v3 notifications |
 //! | [`replay`] | the timestamp window against replayed requests |
 //! | [`secret`] | secrets whose `Debug` is redacted |
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `pay` | no | the `pay` module, and with it MD5, HMAC-SHA256, AES-256-GCM, RSA and X.509 |
+//!
+//! The package is published as `wechat-tower-core` (`wechat-core` on crates.io is another
+//! project); the library keeps the name `wechat_core`: with `wechat-tower-core = "0.1"` in
+//! `[dependencies]`, code names it `wechat_core::…`.
 //!
 //! Most users depend on `wechat-tower`, which wires these into tower layers and re-exports this
 //! crate. Used directly, one safe-mode round trip looks like this:
@@ -49,11 +57,15 @@
 //! # Ok::<(), wechat_core::Error>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod crypt;
 mod error;
 pub mod jssdk;
 pub mod message;
 pub mod miniprogram;
+#[cfg(feature = "pay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pay")))]
 pub mod pay;
 pub mod replay;
 pub mod reply;

@@ -4,7 +4,7 @@
 //! signatures verify exactly.
 //!
 //! Raise the case counts locally with
-//! `PROPTEST_CASES=100000 cargo test -p wechat-core --test miniprogram_properties --release`.
+//! `PROPTEST_CASES=100000 cargo test -p wechat-tower-core --test miniprogram_properties --release`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

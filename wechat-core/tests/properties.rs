@@ -2,7 +2,7 @@
 //! reader, and "never panics" on arbitrary and mutated input.
 //!
 //! Case counts are kept moderate (256–512) so that the suite runs in seconds; raise them locally
-//! with `PROPTEST_CASES=100000 cargo test -p wechat-core --test properties --release`.
+//! with `PROPTEST_CASES=100000 cargo test -p wechat-tower-core --test properties --release`.
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -6,7 +6,7 @@
 //! RustCrypto's `new_test!` reports `Failed test #i`.
 //!
 //! Reply bytes are also pinned by golden files in `tests/golden/replies/`; regenerate them with
-//! `BLESS=1 cargo test -p wechat-core --test vectors` and review the diff.
+//! `BLESS=1 cargo test -p wechat-tower-core --test vectors` and review the diff.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -1473,7 +1473,7 @@ fn check_golden(file: &str, ours: &str) -> Result<(), String> {
     }
     let golden = std::fs::read_to_string(&path).map_err(|e| {
         format!(
-            "golden file {} unreadable ({e}); run `BLESS=1 cargo test -p wechat-core --test vectors`",
+            "golden file {} unreadable ({e}); run `BLESS=1 cargo test -p wechat-tower-core --test vectors`",
             path.display()
         )
     })?;

@@ -251,4 +251,109 @@ mod tests {
             ]
         );
     }
+
+    /// `(name, type, check, keyed)` for each message and event of wechat-core's table, which
+    /// this crate cannot read at compile time.
+    type Line = (&'static str, &'static str, &'static str, bool);
+
+    macro_rules! core_table {
+        (
+            messages { $(($msg:literal, $_mv:ident, $msg_ty:ident, $msg_check:ident),)* }
+            events { $(($event:literal, $_ev:ident, $ty:ident, $check:ident, $keyed:ident),)* }
+        ) => {
+            (
+                vec![$(($msg, stringify!($msg_ty), stringify!($msg_check), false),)*],
+                vec![$(($event, stringify!($ty), stringify!($check), core_keyed!($keyed)),)*],
+            )
+        };
+    }
+
+    macro_rules! core_keyed {
+        (keyed) => {
+            true
+        };
+        (keyless) => {
+            false
+        };
+    }
+
+    fn core() -> (Vec<Line>, Vec<Line>) {
+        wechat_tower::core::__for_each_kind!(core_table)
+    }
+
+    fn ours(table: &[Kind]) -> Vec<Line> {
+        table
+            .iter()
+            .map(|k| (k.name, k.ty, k.check, k.keyed))
+            .collect()
+    }
+
+    #[test]
+    fn tables_match_wechat_core() {
+        let (messages, events) = core();
+        let mut expected_msgs = messages;
+        expected_msgs.push(("event", "Event", "MsgEvent", false));
+        assert_eq!(
+            ours(MSGS),
+            expected_msgs,
+            "MSGS differs from wechat_core::__for_each_kind!"
+        );
+        assert_eq!(
+            ours(EVENTS),
+            events,
+            "EVENTS differs from wechat_core::__for_each_kind!"
+        );
+    }
+
+    #[test]
+    fn docs_list_every_kind() {
+        let docs = include_str!("lib.rs");
+        let (messages, events) = core();
+        let row = |start: &str| {
+            docs.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no docs row starting {start}"))
+                .to_owned()
+        };
+        let msg_rows: String = docs
+            .lines()
+            .filter(|l| l.starts_with("/// | `msg = "))
+            .collect();
+        for (name, ty, ..) in &messages {
+            assert!(
+                msg_rows.contains(&format!("\"{name}\"`")) && msg_rows.contains(&format!("`{ty}`")),
+                "msg {name} ({ty}) missing from the docs: {msg_rows}"
+            );
+        }
+        let event_row = row("/// | `event = ");
+        let listed: Vec<&str> = event_row
+            .split('|')
+            .nth(1)
+            .unwrap_or_default()
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .trim_start_matches("`event = ")
+                    .trim_matches('`')
+                    .trim_matches('"')
+            })
+            .collect();
+        let names: Vec<&str> = events.iter().map(|e| e.0).collect();
+        assert_eq!(listed, names, "the docs' event row differs from the table");
+        let key_row = row("/// | `key = ");
+        for (name, _, _, keyed) in &events {
+            let short = if name.starts_with("scancode_") {
+                "scancode_*"
+            } else if name.starts_with("pic_") {
+                "pic_*"
+            } else {
+                name
+            };
+            assert_eq!(
+                key_row.contains(&format!("`{short}`")),
+                *keyed,
+                "the docs' key row is wrong about {name}: {key_row}"
+            );
+        }
+    }
 }

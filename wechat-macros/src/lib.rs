@@ -2,6 +2,7 @@
 //! re-exports it as `wechat_tower::wechat_handler`; see [`macro@wechat_handler`].
 
 mod attr;
+mod checks;
 mod expand;
 mod kinds;
 
@@ -88,7 +89,7 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// - `M`, the message, is the kind's type (table above), moved in.
-/// - the at most eight `Ai` implement `FromContext<S>`: `Context`, `OpenId`, `State<T>`, or an
+/// - the at most eight `Ai` implement `FromContext<S>`: `MessageContext`, `OpenId`, `State<T>`, or an
 ///   extractor of your own; patterns work (`State(app): State<AppState>`).
 /// - `R` implements `IntoReply`: `Reply`, `String`, `&'static str`, `()`, `Option<T>`,
 ///   `Result<T, E>`.
@@ -150,7 +151,7 @@ use proc_macro::TokenStream;
 /// ```text
 /// /// Says it back.
 /// #[wechat_handler(msg = "text")]
-/// pub async fn echo(msg: TextMessage, ctx: Context) -> String {
+/// pub async fn echo(msg: TextMessage, ctx: MessageContext) -> String {
 ///     format!("{} said {}", ctx.open_id(), msg.content)
 /// }
 /// ```
@@ -168,7 +169,7 @@ use proc_macro::TokenStream;
 /// impl echo {
 ///     /// The body of the handler [`echo`](Self), as written: call it directly, in unit tests for instance.
 ///     #[allow(clippy::unused_async)] // a handler is async even when its body never awaits
-///     pub async fn call(msg: TextMessage, ctx: Context) -> String {
+///     pub async fn call(msg: TextMessage, ctx: MessageContext) -> String {
 ///         format!("{} said {}", ctx.open_id(), msg.content)
 ///     }
 /// }
@@ -178,7 +179,7 @@ use proc_macro::TokenStream;
 /// where
 ///     __wechat_S: ::wechat_tower::__private::Send + ::wechat_tower::__private::Sync + 'static,
 ///     <__wechat_S as ::wechat_tower::__private::Defer<TextMessage>>::Is: ::wechat_tower::__private::FromMessage,
-///     <__wechat_S as ::wechat_tower::__private::Defer<Context>>::Is:
+///     <__wechat_S as ::wechat_tower::__private::Defer<MessageContext>>::Is:
 ///         ::wechat_tower::__private::FromContext<__wechat_S> + ::wechat_tower::__private::Send + 'static,
 ///     <__wechat_S as ::wechat_tower::__private::Defer<String>>::Is: ::wechat_tower::__private::IntoReply,
 /// {
@@ -190,7 +191,7 @@ use proc_macro::TokenStream;
 ///             __wechat_router,
 ///             ::wechat_tower::__private::Route::msg("text"),
 ///             self,
-///             |__wechat_msg: TextMessage, __wechat_arg1: Context| {
+///             |__wechat_msg: TextMessage, __wechat_arg1: MessageContext| {
 ///                 ::wechat_tower::__private::boxed(Self::call(__wechat_msg, __wechat_arg1)) // spanned on `echo`
 ///             },
 ///         )
@@ -208,7 +209,7 @@ use proc_macro::TokenStream;
 ///     fn __wechat_replies<__wechat_R: ::wechat_tower::__private::IntoReply>() {}
 ///     fn __wechat_check() {
 ///         __wechat_takes::<TextMessage>(); // spanned on `TextMessage`
-///         __wechat_extracts::<Context>(); // spanned on `Context`
+///         __wechat_extracts::<MessageContext>(); // spanned on `MessageContext`
 ///         __wechat_replies::<String>(); // spanned on `String`
 ///     }
 /// };
@@ -219,7 +220,7 @@ use proc_macro::TokenStream;
 ///   item, lint attributes (`allow`, `warn`, `deny`, `forbid`) on the struct and on `call`, other
 ///   attributes on `call`.
 /// - `echo::call` is the fn as written, with the fn's visibility: a unit test calls
-///   `echo::call(msg, ctx).await` (build a `Context` with `Context::new(msg.header.clone())`).
+///   `echo::call(msg, ctx).await` (build a `MessageContext` with `MessageContext::new(msg.header.clone())`).
 /// - `MountHandler<S>` is implemented for every router state `S` the extractors can be taken
 ///   from; `Router::handler(echo)` mounts a closure that calls `echo::call` and boxes its future
 ///   (one allocation per message), named `my_crate::echo` in route errors, `Debug` and
@@ -245,10 +246,19 @@ use proc_macro::TokenStream;
 ///
 /// Being a unit struct, `echo` is a value in its module, as with actix-web's macros: a binding
 /// named `echo` anywhere in that module, the handler's own body included, is read as the struct
-/// ("`echo` is interpreted as a unit struct, not a new binding": rename the binding); and
-/// `Router::on(echo)` does not take it (`Router::handler(echo)` does; `Router::on(echo::call)`
-/// mounts the body on the route of its first argument's type).
+/// ("`echo` is interpreted as a unit struct, not a new binding": rename the binding).
+/// `Router::handler` takes both forms: `Router::handler(echo)` mounts it on the attribute's
+/// route, and `Router::handler(echo::call)` mounts the plain body on the route of its first
+/// argument's type.
 #[proc_macro_attribute]
 pub fn wechat_handler(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
+}
+
+/// The kind-check traits of `wechat_tower::__private::kind`, from the table of
+/// `wechat_core::__for_each_kind!`. Not part of the public API: `wechat-tower` calls it once.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __kind_checks(input: TokenStream) -> TokenStream {
+    checks::expand(input.into()).into()
 }

@@ -1,9 +1,9 @@
 //! Criterion benchmark of the whole inbound stack in process (`cargo bench -p wechat-tower --bench
 //! stack`): [`WechatLayer`] around an echo handler, driven with `tower::ServiceExt::oneshot` on the
-//! exact query and body of `shared/bench/fixture.json` (the W5 request of `WORKLOADS.md` without
-//! the socket), in safe mode and in plaintext mode. The handler is mounted on the `Router` with its
-//! retry cache off, as echo-bot's for W5; a second safe-mode benchmark mounts it as a bare
-//! `service_fn`, to show what the router costs. The timestamp window is off, since the fixture has
+//! exact query and body of wechat-core's `benches/data/fixture.json` (the end-to-end workload W5
+//! without the socket), in safe mode and in plaintext mode. The handler is mounted on the `Router`
+//! with its retry cache off, as echo-bot's for W5; a second safe-mode benchmark mounts it as a
+//! bare `service_fn`, to show what the router costs. The timestamp window is off, since the fixture has
 //! a fixed timestamp. Each op reads the whole response body, as a server must before writing it.
 //! The replies are checked (signature, decryption, echo) before timing, and the heap
 //! allocations of one request through each variant are counted and printed.
@@ -89,7 +89,7 @@ async fn echo_text(msg: TextMessage) -> String {
 /// (the fixture repeats one message), the default deadline.
 fn router() -> RouterService {
     Router::new()
-        .on(echo_text)
+        .handler(echo_text)
         .dedup(false)
         .build()
         .expect("one route")

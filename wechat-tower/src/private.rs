@@ -10,14 +10,6 @@ use std::any::type_name;
 use std::future::Future;
 use std::pin::Pin;
 
-use wechat_core::message::{
-    ClickEvent, FileMessage, ImageMessage, LinkMessage, LocationEvent, LocationMessage,
-    LocationSelectEvent, MassSendJobFinishEvent, MiniProgramPageMessage, PicPhotoOrAlbumEvent,
-    PicSysphotoEvent, PicWeixinEvent, ScanEvent, ScancodePushEvent, ScancodeWaitmsgEvent,
-    ShortVideoMessage, SubscribeEvent, SubscribeMsgChangeEvent, SubscribeMsgPopupEvent,
-    SubscribeMsgSentEvent, TemplateSendJobFinishEvent, TextMessage, UnsubscribeEvent,
-    UserEnterTempsessionEvent, VideoMessage, ViewEvent, ViewMiniprogramEvent, VoiceMessage,
-};
 use wechat_core::{Event, Message};
 
 pub use core::clone::Clone;
@@ -25,6 +17,7 @@ pub use core::fmt::Debug;
 pub use core::marker::{Copy, Send, Sync};
 
 pub use crate::handler::{FromContext, FromMessage, FromRef, Handler, IntoReply};
+#[cfg(feature = "pay")]
 pub use crate::pay::{
     FromNotification, FromPayContext, IntoPayOutcome, MountPayHandler, PayHandler, PayNotifyBuilder,
 };
@@ -84,6 +77,7 @@ where
 
 /// Mounts the generated pay handler `handler` (a closure calling the body) in the slot of its
 /// first argument (`pay = "notify"` or `pay = "refund"`).
+#[cfg(feature = "pay")]
 pub fn mount_pay<S, N, H, T>(
     builder: PayNotifyBuilder<S>,
     _name: N,
@@ -94,7 +88,7 @@ where
     H: PayHandler<T, S>,
     T: 'static,
 {
-    builder.on(handler)
+    builder.mount_fn(handler)
 }
 
 /// One trait per kind of the attribute (`msg = "text"` → [`kind::MsgText`], `event = "CLICK"`
@@ -102,15 +96,19 @@ where
 /// of that kind may take first. The macro checks the first argument against it, so a
 /// `ClickEvent` handler under `msg = "text"` is a compile error on the argument's type.
 pub mod kind {
-    use super::{
-        ClickEvent, Event, FileMessage, ImageMessage, LinkMessage, LocationEvent, LocationMessage,
-        LocationSelectEvent, MassSendJobFinishEvent, Message, MiniProgramPageMessage,
-        PicPhotoOrAlbumEvent, PicSysphotoEvent, PicWeixinEvent, ScanEvent, ScancodePushEvent,
-        ScancodeWaitmsgEvent, ShortVideoMessage, SubscribeEvent, SubscribeMsgChangeEvent,
-        SubscribeMsgPopupEvent, SubscribeMsgSentEvent, TemplateSendJobFinishEvent, TextMessage,
-        UnsubscribeEvent, UserEnterTempsessionEvent, VideoMessage, ViewEvent, ViewMiniprogramEvent,
-        VoiceMessage,
-    };
+    use wechat_core::message::*;
+
+    use super::{Event, Message};
+
+    // One trait per kind of `wechat_core::__for_each_kind!`, with its impls: the type of the
+    // kind, `Message` (and `Event` for events).
+    macro_rules! kind_checks {
+        ($($table:tt)*) => {
+            ::wechat_macros::__kind_checks! { $($table)* }
+        };
+    }
+
+    wechat_core::__for_each_kind!(kind_checks);
 
     macro_rules! kinds {
         ($($kind:ident, $message:tt, $label:tt, $note:tt;)*) => {$(
@@ -121,241 +119,27 @@ pub mod kind {
     }
 
     kinds! {
-        MsgText,
-            "`{Self}` cannot take the messages of `msg = \"text\"`",
-            "expected `TextMessage` (or `Message`)",
-            "the first argument of a `msg = \"text\"` handler (with or without `keyword` or `prefix`) is `TextMessage` or `Message`; extractors come after it";
-        MsgImage,
-            "`{Self}` cannot take the messages of `msg = \"image\"`",
-            "expected `ImageMessage` (or `Message`)",
-            "the first argument of a `msg = \"image\"` handler is `ImageMessage` or `Message`; extractors come after it";
-        MsgVoice,
-            "`{Self}` cannot take the messages of `msg = \"voice\"`",
-            "expected `VoiceMessage` (or `Message`)",
-            "the first argument of a `msg = \"voice\"` handler is `VoiceMessage` or `Message`; extractors come after it";
-        MsgVideo,
-            "`{Self}` cannot take the messages of `msg = \"video\"`",
-            "expected `VideoMessage` (or `Message`)",
-            "the first argument of a `msg = \"video\"` handler is `VideoMessage` or `Message`; extractors come after it";
-        MsgShortvideo,
-            "`{Self}` cannot take the messages of `msg = \"shortvideo\"`",
-            "expected `ShortVideoMessage` (or `Message`)",
-            "the first argument of a `msg = \"shortvideo\"` handler is `ShortVideoMessage` or `Message`; extractors come after it";
-        MsgLocation,
-            "`{Self}` cannot take the messages of `msg = \"location\"`",
-            "expected `LocationMessage` (or `Message`)",
-            "the first argument of a `msg = \"location\"` handler is `LocationMessage` or `Message`; extractors come after it";
-        MsgLink,
-            "`{Self}` cannot take the messages of `msg = \"link\"`",
-            "expected `LinkMessage` (or `Message`)",
-            "the first argument of a `msg = \"link\"` handler is `LinkMessage` or `Message`; extractors come after it";
-        MsgFile,
-            "`{Self}` cannot take the messages of `msg = \"file\"`",
-            "expected `FileMessage` (or `Message`)",
-            "the first argument of a `msg = \"file\"` handler is `FileMessage` or `Message`; extractors come after it";
-        MsgMiniprogrampage,
-            "`{Self}` cannot take the messages of `msg = \"miniprogrampage\"`",
-            "expected `MiniProgramPageMessage` (or `Message`)",
-            "the first argument of a `msg = \"miniprogrampage\"` handler is `MiniProgramPageMessage` or `Message`; extractors come after it";
         MsgEvent,
             "`{Self}` cannot take the messages of `msg = \"event\"` (every event)",
             "expected `Event` (or `Message`)",
             "the first argument of a `msg = \"event\"` handler is `Event` or `Message`; extractors come after it";
-        EventSubscribe,
-            "`{Self}` cannot take the events of `event = \"subscribe\"`",
-            "expected `SubscribeEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"subscribe\"` handler is `SubscribeEvent`, `Event` or `Message`; extractors come after it";
-        EventUnsubscribe,
-            "`{Self}` cannot take the events of `event = \"unsubscribe\"`",
-            "expected `UnsubscribeEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"unsubscribe\"` handler is `UnsubscribeEvent`, `Event` or `Message`; extractors come after it";
-        EventScan,
-            "`{Self}` cannot take the events of `event = \"SCAN\"`",
-            "expected `ScanEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"SCAN\"` handler is `ScanEvent`, `Event` or `Message`; extractors come after it";
-        EventLocation,
-            "`{Self}` cannot take the events of `event = \"LOCATION\"`",
-            "expected `LocationEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"LOCATION\"` handler is `LocationEvent`, `Event` or `Message`; extractors come after it";
-        EventClick,
-            "`{Self}` cannot take the events of `event = \"CLICK\"`",
-            "expected `ClickEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"CLICK\"` handler is `ClickEvent`, `Event` or `Message`; extractors come after it";
-        EventView,
-            "`{Self}` cannot take the events of `event = \"VIEW\"`",
-            "expected `ViewEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"VIEW\"` handler is `ViewEvent`, `Event` or `Message`; extractors come after it";
-        EventScancodePush,
-            "`{Self}` cannot take the events of `event = \"scancode_push\"`",
-            "expected `ScancodePushEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"scancode_push\"` handler is `ScancodePushEvent`, `Event` or `Message`; extractors come after it";
-        EventScancodeWaitmsg,
-            "`{Self}` cannot take the events of `event = \"scancode_waitmsg\"`",
-            "expected `ScancodeWaitmsgEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"scancode_waitmsg\"` handler is `ScancodeWaitmsgEvent`, `Event` or `Message`; extractors come after it";
-        EventPicSysphoto,
-            "`{Self}` cannot take the events of `event = \"pic_sysphoto\"`",
-            "expected `PicSysphotoEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"pic_sysphoto\"` handler is `PicSysphotoEvent`, `Event` or `Message`; extractors come after it";
-        EventPicPhotoOrAlbum,
-            "`{Self}` cannot take the events of `event = \"pic_photo_or_album\"`",
-            "expected `PicPhotoOrAlbumEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"pic_photo_or_album\"` handler is `PicPhotoOrAlbumEvent`, `Event` or `Message`; extractors come after it";
-        EventPicWeixin,
-            "`{Self}` cannot take the events of `event = \"pic_weixin\"`",
-            "expected `PicWeixinEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"pic_weixin\"` handler is `PicWeixinEvent`, `Event` or `Message`; extractors come after it";
-        EventLocationSelect,
-            "`{Self}` cannot take the events of `event = \"location_select\"`",
-            "expected `LocationSelectEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"location_select\"` handler is `LocationSelectEvent`, `Event` or `Message`; extractors come after it";
-        EventViewMiniprogram,
-            "`{Self}` cannot take the events of `event = \"view_miniprogram\"`",
-            "expected `ViewMiniprogramEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"view_miniprogram\"` handler is `ViewMiniprogramEvent`, `Event` or `Message`; extractors come after it";
-        EventTemplateSendJobFinish,
-            "`{Self}` cannot take the events of `event = \"TEMPLATESENDJOBFINISH\"`",
-            "expected `TemplateSendJobFinishEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"TEMPLATESENDJOBFINISH\"` handler is `TemplateSendJobFinishEvent`, `Event` or `Message`; extractors come after it";
-        EventMassSendJobFinish,
-            "`{Self}` cannot take the events of `event = \"MASSSENDJOBFINISH\"`",
-            "expected `MassSendJobFinishEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"MASSSENDJOBFINISH\"` handler is `MassSendJobFinishEvent`, `Event` or `Message`; extractors come after it";
-        EventSubscribeMsgPopup,
-            "`{Self}` cannot take the events of `event = \"subscribe_msg_popup_event\"`",
-            "expected `SubscribeMsgPopupEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"subscribe_msg_popup_event\"` handler is `SubscribeMsgPopupEvent`, `Event` or `Message`; extractors come after it";
-        EventSubscribeMsgChange,
-            "`{Self}` cannot take the events of `event = \"subscribe_msg_change_event\"`",
-            "expected `SubscribeMsgChangeEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"subscribe_msg_change_event\"` handler is `SubscribeMsgChangeEvent`, `Event` or `Message`; extractors come after it";
-        EventSubscribeMsgSent,
-            "`{Self}` cannot take the events of `event = \"subscribe_msg_sent_event\"`",
-            "expected `SubscribeMsgSentEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"subscribe_msg_sent_event\"` handler is `SubscribeMsgSentEvent`, `Event` or `Message`; extractors come after it";
-        EventUserEnterTempsession,
-            "`{Self}` cannot take the events of `event = \"user_enter_tempsession\"`",
-            "expected `UserEnterTempsessionEvent` (or `Event`, `Message`)",
-            "the first argument of an `event = \"user_enter_tempsession\"` handler is `UserEnterTempsessionEvent`, `Event` or `Message`; extractors come after it";
         Fallback,
             "`{Self}` cannot take every message, as a `fallback` handler must",
             "expected `Message`",
             "the fallback answers whatever no other route takes, so its first argument is `Message`";
     }
 
-    // Written out rather than generated, so that the compiler's "the following types implement
-    // the trait" help shows these lines and nothing else.
-    impl MsgText for TextMessage {}
-    impl MsgText for Message {}
-
-    impl MsgImage for ImageMessage {}
-    impl MsgImage for Message {}
-
-    impl MsgVoice for VoiceMessage {}
-    impl MsgVoice for Message {}
-
-    impl MsgVideo for VideoMessage {}
-    impl MsgVideo for Message {}
-
-    impl MsgShortvideo for ShortVideoMessage {}
-    impl MsgShortvideo for Message {}
-
-    impl MsgLocation for LocationMessage {}
-    impl MsgLocation for Message {}
-
-    impl MsgLink for LinkMessage {}
-    impl MsgLink for Message {}
-
-    impl MsgFile for FileMessage {}
-    impl MsgFile for Message {}
-
-    impl MsgMiniprogrampage for MiniProgramPageMessage {}
-    impl MsgMiniprogrampage for Message {}
-
     impl MsgEvent for Event {}
     impl MsgEvent for Message {}
 
-    impl EventSubscribe for SubscribeEvent {}
-    impl EventSubscribe for Event {}
-    impl EventSubscribe for Message {}
-
-    impl EventUnsubscribe for UnsubscribeEvent {}
-    impl EventUnsubscribe for Event {}
-    impl EventUnsubscribe for Message {}
-
-    impl EventScan for ScanEvent {}
-    impl EventScan for Event {}
-    impl EventScan for Message {}
-
-    impl EventLocation for LocationEvent {}
-    impl EventLocation for Event {}
-    impl EventLocation for Message {}
-
-    impl EventClick for ClickEvent {}
-    impl EventClick for Event {}
-    impl EventClick for Message {}
-
-    impl EventView for ViewEvent {}
-    impl EventView for Event {}
-    impl EventView for Message {}
-
-    impl EventScancodePush for ScancodePushEvent {}
-    impl EventScancodePush for Event {}
-    impl EventScancodePush for Message {}
-
-    impl EventScancodeWaitmsg for ScancodeWaitmsgEvent {}
-    impl EventScancodeWaitmsg for Event {}
-    impl EventScancodeWaitmsg for Message {}
-
-    impl EventPicSysphoto for PicSysphotoEvent {}
-    impl EventPicSysphoto for Event {}
-    impl EventPicSysphoto for Message {}
-
-    impl EventPicPhotoOrAlbum for PicPhotoOrAlbumEvent {}
-    impl EventPicPhotoOrAlbum for Event {}
-    impl EventPicPhotoOrAlbum for Message {}
-
-    impl EventPicWeixin for PicWeixinEvent {}
-    impl EventPicWeixin for Event {}
-    impl EventPicWeixin for Message {}
-
-    impl EventLocationSelect for LocationSelectEvent {}
-    impl EventLocationSelect for Event {}
-    impl EventLocationSelect for Message {}
-
-    impl EventViewMiniprogram for ViewMiniprogramEvent {}
-    impl EventViewMiniprogram for Event {}
-    impl EventViewMiniprogram for Message {}
-
-    impl EventTemplateSendJobFinish for TemplateSendJobFinishEvent {}
-    impl EventTemplateSendJobFinish for Event {}
-    impl EventTemplateSendJobFinish for Message {}
-
-    impl EventMassSendJobFinish for MassSendJobFinishEvent {}
-    impl EventMassSendJobFinish for Event {}
-    impl EventMassSendJobFinish for Message {}
-
-    impl EventSubscribeMsgPopup for SubscribeMsgPopupEvent {}
-    impl EventSubscribeMsgPopup for Event {}
-    impl EventSubscribeMsgPopup for Message {}
-
-    impl EventSubscribeMsgChange for SubscribeMsgChangeEvent {}
-    impl EventSubscribeMsgChange for Event {}
-    impl EventSubscribeMsgChange for Message {}
-
-    impl EventSubscribeMsgSent for SubscribeMsgSentEvent {}
-    impl EventSubscribeMsgSent for Event {}
-    impl EventSubscribeMsgSent for Message {}
-
-    impl EventUserEnterTempsession for UserEnterTempsessionEvent {}
-    impl EventUserEnterTempsession for Event {}
-    impl EventUserEnterTempsession for Message {}
-
     impl Fallback for Message {}
 
+    #[cfg(feature = "pay")]
     use crate::pay::{Paid, Refunded};
+    #[cfg(feature = "pay")]
     use wechat_core::pay::{PayNotification, RefundNotification, v3};
 
+    #[cfg(feature = "pay")]
     kinds! {
         PayNotify,
             "`{Self}` cannot take the notifications of `pay = \"notify\"`",
@@ -367,11 +151,17 @@ pub mod kind {
             "the first argument of a `pay = \"refund\"` handler is `Refunded` (v2 or v3), `RefundNotification` (v2) or `v3::Refund` (v3); `PayContext` and `State<T>` come after it";
     }
 
+    #[cfg(feature = "pay")]
     impl PayNotify for Paid {}
+    #[cfg(feature = "pay")]
     impl PayNotify for PayNotification {}
+    #[cfg(feature = "pay")]
     impl PayNotify for v3::Transaction {}
 
+    #[cfg(feature = "pay")]
     impl PayRefund for Refunded {}
+    #[cfg(feature = "pay")]
     impl PayRefund for RefundNotification {}
+    #[cfg(feature = "pay")]
     impl PayRefund for v3::Refund {}
 }

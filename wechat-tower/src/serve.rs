@@ -46,7 +46,7 @@
 //! }
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let router = Router::new().on(echo).build()?;
+//! let router = Router::new().handler(echo).build()?;
 //! let bot = WechatLayer::new(WechatConfig::plaintext("token")).layer(router);
 //! let app = axum::Router::new().route_service("/wechat", bot);
 //!

@@ -26,7 +26,7 @@ use wechat_tower::message::{
 };
 use wechat_tower::router::{Router, RouterService};
 use wechat_tower::signature::constant_time_eq;
-use wechat_tower::{Context, Reply, WechatConfig, wechat_handler};
+use wechat_tower::{MessageContext, Reply, WechatConfig, wechat_handler};
 
 /// What the bot answers to `help`.
 pub const HELP: &str = "I echo what you write. Try an image, your location, or the menu.";
@@ -42,7 +42,7 @@ pub fn demo_mode(addr: SocketAddr, demo_flag: bool) -> bool {
     demo_flag || addr.ip().to_canonical().is_loopback()
 }
 
-/// The bot's settings, from the environment variables of DESIGN.md.
+/// The bot's settings, from the environment variables (the table in this example's README).
 #[derive(Debug)]
 pub struct Settings {
     /// `ADDR`, default `127.0.0.1:3000`.
@@ -200,7 +200,7 @@ async fn location(msg: LocationMessage) -> String {
 
 /// Welcomes a new follower, naming the QR scene they came from.
 #[wechat_handler(event = "subscribe")]
-async fn welcome(ev: SubscribeEvent, ctx: Context) -> String {
+async fn welcome(ev: SubscribeEvent, ctx: MessageContext) -> String {
     match ev.scene() {
         Some(scene) => format!("Welcome, {}! You came from scene {scene}.", ctx.open_id()),
         None => format!("Welcome, {}!", ctx.open_id()),
@@ -360,7 +360,7 @@ mod tests {
         else {
             unreachable!()
         };
-        let ctx = Context::new(ev.header.clone());
+        let ctx = MessageContext::new(ev.header.clone());
         assert_eq!(
             welcome::call(ev, ctx).await,
             "Welcome, oUser! You came from scene 7."

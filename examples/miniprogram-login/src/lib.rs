@@ -62,7 +62,7 @@ use wechat_tower::session::{
 };
 use wechat_tower::store::{MemoryStore, RedisStore, Store};
 
-/// The settings, from the environment variables of DESIGN.md.
+/// The settings, from the environment variables (the table in this example's README).
 #[derive(Debug)]
 pub struct Settings {
     /// `ADDR`, default `127.0.0.1:3000`.

@@ -12,10 +12,18 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use wechat_tower::test_util::mock::{ENDPOINTS, MockWechat};
+use wechat_tower::test_util::mock::{DEFAULT_USERS, ENDPOINTS, MockWechat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // What the library logs (a handler's `Err`, a refused request) goes to stderr; without a
+    // subscriber it is lost. `RUST_LOG` overrides the `info` default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let addr: SocketAddr = match var("ADDR").as_deref().unwrap_or("127.0.0.1:3100").parse() {
         Ok(addr) => addr,
@@ -44,7 +52,11 @@ async fn main() -> ExitCode {
         "  export WECHAT_OPEN_BASE={}   # oauth-web: the authorize page",
         wechat.base_url()
     );
-    println!("followers: oUser1, oUser2, oUser3; the authorize page logs in oMockUser");
+    println!(
+        "followers: {} (wechat-sim sends as {} by default); the authorize page logs in oMockUser",
+        DEFAULT_USERS.join(", "),
+        DEFAULT_USERS[0]
+    );
     let _ = tokio::signal::ctrl_c().await;
     println!("\ncalls:");
     for (path, _, _) in ENDPOINTS {

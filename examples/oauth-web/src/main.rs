@@ -50,6 +50,14 @@ struct App {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // What the library logs (a handler's `Err`, a refused request) goes to stderr; without a
+    // subscriber it is lost. `RUST_LOG` overrides the `info` default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let var = |name: &str| std::env::var(name).ok();
     let settings = match Settings::from_vars(var, std::env::args().skip(1)) {
         Ok(settings) => settings,

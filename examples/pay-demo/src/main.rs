@@ -10,70 +10,81 @@
 //! see the README. With the mock merchant's public values it serves on loopback only, unless
 //! given `--demo`.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Metadata, span};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 use wechat_tower::serve::Server;
 
 const USAGE: &str = "usage: pay-demo [--demo]\n\n  --demo  serve with the mock merchant's public values on a non-loopback address\n\nSettings come from the environment: see README.md.";
 
-/// Log lines on standard error, INFO and above (`WARN pay_demo: payment not applied;
-/// answering FAIL order="…" err=…`): the smallest `tracing` subscriber that shows what the shop
-/// refused and why. Control characters are escaped, so a newline in a value cannot start a
-/// forged log line.
-struct StderrLog;
-
-impl tracing::Subscriber for StderrLog {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= Level::INFO
-    }
-
-    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
-        span::Id::from_u64(1)
-    }
-
-    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
-
-    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let metadata = event.metadata();
-        let mut line = format!("{} {}:", metadata.level(), metadata.target());
-        event.record(&mut Line(&mut line));
-        // One event, one line: control characters (a newline in an error text) are escaped.
-        let mut safe = String::with_capacity(line.len());
-        for c in line.chars() {
-            if c.is_control() {
-                safe.extend(c.escape_default());
-            } else {
-                safe.push(c);
-            }
-        }
-        eprintln!("{safe}");
-    }
-
-    fn enter(&self, _: &span::Id) {}
-
-    fn exit(&self, _: &span::Id) {}
+/// Log lines on standard error (`WARN pay_demo: payment not applied; answering FAIL order="…"
+/// err=…`), INFO and above unless `RUST_LOG` says otherwise: what the shop refused and why.
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .event_format(LevelFirst)
+        .with_writer(|| OneLine(std::io::stderr()))
+        .try_init();
 }
 
-struct Line<'a>(&'a mut String);
+/// `LEVEL target: message field=value…`, one event a line, starting with the level (as the
+/// shop's logs always did; the default format leads with a timestamp and a padded level).
+struct LevelFirst;
 
-impl Visit for Line<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = if field.name() == "message" {
-            write!(self.0, " {value:?}")
-        } else {
-            write!(self.0, " {}={value:?}", field.name())
-        };
+impl<S, N> FormatEvent<S, N> for LevelFirst
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let metadata = event.metadata();
+        write!(writer, "{} {}: ", metadata.level(), metadata.target())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// A log writer that keeps one event on one line. `tracing-subscriber`'s own escaping covers
+/// terminal escapes (ESC, BEL, C1) but not a newline in a `Display` value (`err = %e`), which
+/// would start a forged log line; this escapes every control character but the line's end. The
+/// formatter hands over each event whole, in one `write_all`, and `write` takes it whole.
+struct OneLine<W>(W);
+
+impl<W: std::io::Write> std::io::Write for OneLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let mut line = String::with_capacity(text.len());
+        for c in body.chars() {
+            if c.is_control() {
+                line.extend(c.escape_default());
+            } else {
+                line.push(c);
+            }
+        }
+        line.push('\n');
+        self.0.write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let _ = tracing::subscriber::set_global_default(StderrLog);
+    install_logging();
     let mut demo = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
@@ -149,5 +160,59 @@ async fn main() -> ExitCode {
             eprintln!("pay-demo: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::sync::{Arc, Mutex};
+
+    use super::OneLine;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_newline_in_a_logged_value_cannot_forge_a_log_line() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .event_format(super::LevelFirst)
+            .with_writer(move || OneLine(writer.clone()))
+            .finish();
+        let forged = "db down\nINFO pay_demo: payment applied order=\"o-1\"\r\u{1b}[2K";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(order = "o-1", err = %forged, "payment not applied; answering FAIL");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.starts_with("WARN pay_demo::tests: payment not applied; answering FAIL order=\"o-1\" err=db down"),
+            "{text}"
+        );
+        assert!(text.ends_with('\n'));
+        assert!(text.contains(r"db down\nINFO pay_demo"), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text}");
+    }
+
+    #[test]
+    fn one_line_escapes_control_characters_but_the_line_end() {
+        let mut out = Vec::new();
+        OneLine(&mut out).write_all(b"a\tb\nc\n").unwrap();
+        assert_eq!(out, b"a\\tb\\nc\n");
     }
 }

@@ -25,7 +25,7 @@ pub const DEFAULT_TOPUP_MAX_FEE: u64 = 500_000;
 /// Default cap on the unpaid orders kept in memory.
 pub const DEFAULT_MAX_UNPAID_ORDERS: usize = 10_000;
 
-/// The demo's settings, from the environment variables of DESIGN.md and the README.
+/// The demo's settings, from the environment variables this example's README lists.
 #[derive(Clone)]
 pub struct Settings {
     /// `ADDR`, default `127.0.0.1:3000`.

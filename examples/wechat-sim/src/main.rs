@@ -23,7 +23,8 @@
 //! ```
 //!
 //! Defaults: `--url http://127.0.0.1:3000/wechat`, `--token wechat-demo-token` (the echo bot's
-//! default), plaintext mode unless `--aes-key` is given. Only `http://` URLs (it is a test tool for
+//! default), `--from oUser1` (a follower `mock-wechat` knows), `--to gh_simulator`, plaintext
+//! mode unless `--aes-key` is given. Only `http://` URLs (it is a test tool for
 //! local and tunnelled endpoints).
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
+use wechat_tower::test_util::mock::DEFAULT_USERS;
 use wechat_tower::test_util::{Simulator, messages};
 
 const USAGE: &str = "usage: wechat-sim [--url URL] [--token T] [--aes-key KEY --appid APPID] [--json] [--from OPENID] [--to GH_ID] \
@@ -58,7 +60,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         aes_key: None,
         appid: None,
         json: false,
-        from: "oSimulatorUser0000000000000".to_owned(),
+        // A follower the mock WeChat API knows, so a bot's `user/info` of the sender works.
+        from: DEFAULT_USERS[0].to_owned(),
         to: "gh_simulator".to_owned(),
         command: Vec::new(),
     };
@@ -217,6 +220,14 @@ async fn run(opts: &Options, sim: &Simulator, command: &[String]) -> Result<(), 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    // What the library logs (a handler's `Err`, a refused request) goes to stderr; without a
+    // subscriber it is lost. `RUST_LOG` overrides the `info` default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(opts) if !opts.command.is_empty() => opts,
         Ok(_) => {
@@ -310,5 +321,22 @@ mod tests {
         }
         assert!(message(&o, &["nope".to_owned()]).is_err());
         assert!(message(&o, &["click".to_owned()]).is_err());
+    }
+
+    /// Issue 17: the default sender was `oSimulatorUser…`, unknown to the mock WeChat API, so a
+    /// bot's `user/info` of the sender failed with 40003 out of the box.
+    #[tokio::test]
+    async fn issue17_the_default_sender_is_a_follower_of_the_mock() {
+        use wechat_tower::client::WechatClient;
+        use wechat_tower::test_util::mock::MockWechat;
+
+        let wechat = MockWechat::start().await.unwrap();
+        let client = WechatClient::builder(wechat.app_id(), wechat.app_secret())
+            .api_base(wechat.base_url())
+            .build()
+            .unwrap();
+        let from = opts(&["text", "hi"]).from;
+        let user = client.user().info(&from, Default::default()).await;
+        assert!(user.is_ok(), "{user:?}");
     }
 }

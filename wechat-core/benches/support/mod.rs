@@ -1,6 +1,7 @@
-//! The workloads W1–W4 of `shared/bench/WORKLOADS.md` on the fixture's exact bytes, shared by the
-//! criterion bench and the `workloads` example. Setup (key derivation, fixture loading) happens in
-//! [`Workloads::load`]; each `wN` method is one timed operation producing the full result.
+//! The benchmark workloads W1–W4 on the exact bytes of `benches/data/fixture.json` (where it comes
+//! from: `benches/data/PROVENANCE.md`), shared by the criterion bench and the `workloads` example.
+//! Setup (key derivation, fixture loading) happens in [`Workloads::load`]; each `wN` method is one
+//! timed operation producing the full result.
 
 mod raw;
 
@@ -144,7 +145,8 @@ impl Workloads {
         )
     }
 
-    /// Checks every workload's result against the fixture, as WORKLOADS.md asks before timing.
+    /// Checks every workload's result against the fixture before timing, so a fast wrong answer
+    /// cannot be measured.
     pub(crate) fn self_check(&self) {
         let f = &self.fixture;
         assert!(self.w1(), "W1: fixture signature must verify");

@@ -1,6 +1,6 @@
-//! The raw floor of WORKLOADS.md: W1–W4 written directly on the crates (sha1, aes + cbc, base64,
-//! a quick-xml event walk, rand), with no framework around them, so that our figures and the
-//! floor are measured in the same run on the same machine.
+//! The raw floor: W1–W4 written directly on the crates (sha1, aes + cbc, base64, a quick-xml
+//! event walk, rand), with no framework around them, so that our figures and the floor are
+//! measured in the same run on the same machine.
 
 use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;

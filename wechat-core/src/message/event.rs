@@ -5,267 +5,97 @@ use super::{Fields, Header};
 use crate::error::Result;
 use crate::xml::Element;
 
-/// An event, by its `Event` value. Names match case-insensitively, as some platforms lower-case
-/// them; [`Event::event`] gives WeChat's own spelling.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Event {
-    /// `subscribe`: a user followed the account, directly or by scanning a QR code with a scene.
-    Subscribe(SubscribeEvent),
-    /// `unsubscribe`.
-    Unsubscribe(UnsubscribeEvent),
-    /// `SCAN`: a follower scanned a QR code with a scene.
-    Scan(ScanEvent),
-    /// `LOCATION`: the reported location (上报地理位置).
-    Location(LocationEvent),
-    /// `CLICK`: a `click` menu button.
-    Click(ClickEvent),
-    /// `VIEW`: a `view` menu button opened a URL.
-    View(ViewEvent),
-    /// `scancode_push`: a menu button scanned a code and opened it.
-    ScancodePush(ScancodePushEvent),
-    /// `scancode_waitmsg`: a menu button scanned a code and waits for the account's reply.
-    ScancodeWaitmsg(ScancodeWaitmsgEvent),
-    /// `pic_sysphoto`: a menu button took a photo.
-    PicSysphoto(PicSysphotoEvent),
-    /// `pic_photo_or_album`: a menu button took a photo or picked one from the album.
-    PicPhotoOrAlbum(PicPhotoOrAlbumEvent),
-    /// `pic_weixin`: a menu button picked from the WeChat album.
-    PicWeixin(PicWeixinEvent),
-    /// `location_select`: a menu button sent a chosen location.
-    LocationSelect(LocationSelectEvent),
-    /// `view_miniprogram`: a `miniprogram` menu button opened a Mini Program.
-    ViewMiniprogram(ViewMiniprogramEvent),
-    /// `TEMPLATESENDJOBFINISH`: a template message was delivered (or not).
-    TemplateSendJobFinish(TemplateSendJobFinishEvent),
-    /// `MASSSENDJOBFINISH`: a broadcast (群发) finished.
-    MassSendJobFinish(MassSendJobFinishEvent),
-    /// `subscribe_msg_popup_event`: the user answered a subscribe-message prompt.
-    SubscribeMsgPopup(SubscribeMsgPopupEvent),
-    /// `subscribe_msg_change_event`: the user changed subscribe-message settings.
-    SubscribeMsgChange(SubscribeMsgChangeEvent),
-    /// `subscribe_msg_sent_event`: a subscribe message was sent.
-    SubscribeMsgSent(SubscribeMsgSentEvent),
-    /// `user_enter_tempsession`: a user opened Mini Program customer service.
-    UserEnterTempsession(UserEnterTempsessionEvent),
-    /// Any other event, kept raw.
-    Unknown(UnknownEvent),
+macro_rules! define_event {
+    (
+        messages { $($messages:tt)* }
+        events { $(($name:literal, $variant:ident, $ty:ident, $check:ident, $keyed:ident),)* }
+    ) => {
+        /// An event, by its `Event` value. Names match case-insensitively, as some platforms
+        /// lower-case them; [`Event::event`] gives WeChat's own spelling.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            $(
+                #[doc = concat!("`", $name, "`: see [`", stringify!($ty), "`].")]
+                $variant($ty),
+            )*
+            /// Any other event, kept raw.
+            Unknown(UnknownEvent),
+        }
+
+        impl Event {
+            pub(super) fn read(header: Header, el: Element<'_, '_>, raw: &str) -> Result<Self> {
+                let event = el.child_text("Event").unwrap_or_default();
+                $(
+                    if event.eq_ignore_ascii_case($name) {
+                        return Ok(Self::$variant($ty::read(header, el)?));
+                    }
+                )*
+                Ok(Self::Unknown(UnknownEvent {
+                    header,
+                    event: event.to_owned(),
+                    event_key: el.optional("EventKey"),
+                    raw: raw.to_owned(),
+                }))
+            }
+
+            /// The common header.
+            #[must_use]
+            pub fn header(&self) -> &Header {
+                match self {
+                    $(Self::$variant(e) => &e.header,)*
+                    Self::Unknown(e) => &e.header,
+                }
+            }
+
+            /// `Event` as WeChat spells it (`subscribe`, `SCAN`, `CLICK`, `scancode_push`, ...).
+            #[must_use]
+            pub fn event(&self) -> &str {
+                match self {
+                    $(Self::$variant(_) => $name,)*
+                    Self::Unknown(e) => &e.event,
+                }
+            }
+
+            /// `EventKey`, for the events that carry one (menu keys, QR scenes, page paths).
+            #[must_use]
+            pub fn event_key(&self) -> Option<&str> {
+                match self {
+                    $(Self::$variant(e) => event_key!($keyed, e),)*
+                    Self::Unknown(e) => e.event_key.as_deref(),
+                }
+            }
+        }
+    };
 }
 
-impl Event {
-    pub(super) fn read(header: Header, el: Element<'_, '_>, raw: &str) -> Result<Self> {
-        let event = el.child_text("Event").unwrap_or_default();
-        let is = |name: &str| event.eq_ignore_ascii_case(name);
-        Ok(if is("subscribe") {
-            Self::Subscribe(SubscribeEvent {
-                header,
-                event_key: el.optional("EventKey"),
-                ticket: el.optional("Ticket"),
-            })
-        } else if is("unsubscribe") {
-            Self::Unsubscribe(UnsubscribeEvent { header })
-        } else if is("SCAN") {
-            Self::Scan(ScanEvent {
-                header,
-                event_key: el.required("EventKey")?,
-                ticket: el.optional("Ticket"),
-            })
-        } else if is("LOCATION") {
-            Self::Location(LocationEvent {
-                header,
-                latitude: el.float_in("Latitude", LATITUDE)?,
-                longitude: el.float_in("Longitude", LONGITUDE)?,
-                precision: el
-                    .optional_float_in("Precision", FINITE)?
-                    .unwrap_or_default(),
-            })
-        } else if is("CLICK") {
-            Self::Click(ClickEvent {
-                header,
-                event_key: el.required("EventKey")?,
-            })
-        } else if is("VIEW") {
-            Self::View(ViewEvent {
-                header,
-                event_key: el.required("EventKey")?,
-                menu_id: el.optional("MenuId"),
-            })
-        } else if is("scancode_push") {
-            Self::ScancodePush(ScancodePushEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                scan_code_info: ScanCodeInfo::read(el)?,
-            })
-        } else if is("scancode_waitmsg") {
-            Self::ScancodeWaitmsg(ScancodeWaitmsgEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                scan_code_info: ScanCodeInfo::read(el)?,
-            })
-        } else if is("pic_sysphoto") {
-            Self::PicSysphoto(PicSysphotoEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                send_pics_info: SendPicsInfo::read(el)?,
-            })
-        } else if is("pic_photo_or_album") {
-            Self::PicPhotoOrAlbum(PicPhotoOrAlbumEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                send_pics_info: SendPicsInfo::read(el)?,
-            })
-        } else if is("pic_weixin") {
-            Self::PicWeixin(PicWeixinEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                send_pics_info: SendPicsInfo::read(el)?,
-            })
-        } else if is("location_select") {
-            Self::LocationSelect(LocationSelectEvent {
-                header,
-                event_key: el.or_empty("EventKey"),
-                send_location_info: SendLocationInfo::read(el)?,
-            })
-        } else if is("view_miniprogram") {
-            Self::ViewMiniprogram(ViewMiniprogramEvent {
-                header,
-                event_key: el.required("EventKey")?,
-                menu_id: el.optional("MenuId"),
-            })
-        } else if is("TEMPLATESENDJOBFINISH") {
-            Self::TemplateSendJobFinish(TemplateSendJobFinishEvent {
-                header,
-                status: el.or_empty("Status"),
-            })
-        } else if is("MASSSENDJOBFINISH") {
-            Self::MassSendJobFinish(MassSendJobFinishEvent::read(header, el)?)
-        } else if is("subscribe_msg_popup_event") {
-            Self::SubscribeMsgPopup(SubscribeMsgPopupEvent {
-                header,
-                items: list(el, "SubscribeMsgPopupEvent", |item| {
-                    Ok(SubscribeMsgPopupItem {
-                        template_id: item.required("TemplateId")?,
-                        subscribe_status_string: item.or_empty("SubscribeStatusString"),
-                        popup_scene: item.optional_number("PopupScene")?.unwrap_or_default(),
-                    })
-                })?,
-            })
-        } else if is("subscribe_msg_change_event") {
-            Self::SubscribeMsgChange(SubscribeMsgChangeEvent {
-                header,
-                items: list(el, "SubscribeMsgChangeEvent", |item| {
-                    Ok(SubscribeMsgChangeItem {
-                        template_id: item.required("TemplateId")?,
-                        subscribe_status_string: item.or_empty("SubscribeStatusString"),
-                    })
-                })?,
-            })
-        } else if is("subscribe_msg_sent_event") {
-            Self::SubscribeMsgSent(SubscribeMsgSentEvent {
-                header,
-                items: list(el, "SubscribeMsgSentEvent", |item| {
-                    Ok(SubscribeMsgSentItem {
-                        template_id: item.required("TemplateId")?,
-                        msg_id: item.optional_number("MsgID")?.unwrap_or_default(),
-                        error_code: item.optional_number("ErrorCode")?.unwrap_or_default(),
-                        error_status: item.or_empty("ErrorStatus"),
-                    })
-                })?,
-            })
-        } else if is("user_enter_tempsession") {
-            Self::UserEnterTempsession(UserEnterTempsessionEvent {
-                header,
-                session_from: el.or_empty("SessionFrom"),
-            })
-        } else {
-            Self::Unknown(UnknownEvent {
-                header,
-                event: event.to_owned(),
-                event_key: el.optional("EventKey"),
-                raw: raw.to_owned(),
-            })
-        })
-    }
+/// The `EventKey` of a `keyed` event (its `event_key` field), `None` for a `keyless` one.
+macro_rules! event_key {
+    (keyed, $e:ident) => {
+        KeyField::key(&$e.event_key)
+    };
+    (keyless, $e:ident) => {{
+        let _ = $e;
+        None
+    }};
+}
 
-    /// The common header.
-    #[must_use]
-    pub fn header(&self) -> &Header {
-        match self {
-            Self::Subscribe(e) => &e.header,
-            Self::Unsubscribe(e) => &e.header,
-            Self::Scan(e) => &e.header,
-            Self::Location(e) => &e.header,
-            Self::Click(e) => &e.header,
-            Self::View(e) => &e.header,
-            Self::ScancodePush(e) => &e.header,
-            Self::ScancodeWaitmsg(e) => &e.header,
-            Self::PicSysphoto(e) => &e.header,
-            Self::PicPhotoOrAlbum(e) => &e.header,
-            Self::PicWeixin(e) => &e.header,
-            Self::LocationSelect(e) => &e.header,
-            Self::ViewMiniprogram(e) => &e.header,
-            Self::TemplateSendJobFinish(e) => &e.header,
-            Self::MassSendJobFinish(e) => &e.header,
-            Self::SubscribeMsgPopup(e) => &e.header,
-            Self::SubscribeMsgChange(e) => &e.header,
-            Self::SubscribeMsgSent(e) => &e.header,
-            Self::UserEnterTempsession(e) => &e.header,
-            Self::Unknown(e) => &e.header,
-        }
-    }
+crate::__for_each_kind!(define_event);
 
-    /// `Event` as WeChat spells it (`subscribe`, `SCAN`, `CLICK`, `scancode_push`, ...).
-    #[must_use]
-    pub fn event(&self) -> &str {
-        match self {
-            Self::Subscribe(_) => "subscribe",
-            Self::Unsubscribe(_) => "unsubscribe",
-            Self::Scan(_) => "SCAN",
-            Self::Location(_) => "LOCATION",
-            Self::Click(_) => "CLICK",
-            Self::View(_) => "VIEW",
-            Self::ScancodePush(_) => "scancode_push",
-            Self::ScancodeWaitmsg(_) => "scancode_waitmsg",
-            Self::PicSysphoto(_) => "pic_sysphoto",
-            Self::PicPhotoOrAlbum(_) => "pic_photo_or_album",
-            Self::PicWeixin(_) => "pic_weixin",
-            Self::LocationSelect(_) => "location_select",
-            Self::ViewMiniprogram(_) => "view_miniprogram",
-            Self::TemplateSendJobFinish(_) => "TEMPLATESENDJOBFINISH",
-            Self::MassSendJobFinish(_) => "MASSSENDJOBFINISH",
-            Self::SubscribeMsgPopup(_) => "subscribe_msg_popup_event",
-            Self::SubscribeMsgChange(_) => "subscribe_msg_change_event",
-            Self::SubscribeMsgSent(_) => "subscribe_msg_sent_event",
-            Self::UserEnterTempsession(_) => "user_enter_tempsession",
-            Self::Unknown(e) => &e.event,
-        }
-    }
+/// An `event_key` field: required (`String`) or optional (`Option<String>`).
+trait KeyField {
+    fn key(&self) -> Option<&str>;
+}
 
-    /// `EventKey`, for the events that carry one (menu keys, QR scenes, page paths).
-    #[must_use]
-    pub fn event_key(&self) -> Option<&str> {
-        match self {
-            Self::Subscribe(e) => e.event_key.as_deref(),
-            Self::Scan(e) => Some(&e.event_key),
-            Self::Click(e) => Some(&e.event_key),
-            Self::View(e) => Some(&e.event_key),
-            Self::ScancodePush(e) => Some(&e.event_key),
-            Self::ScancodeWaitmsg(e) => Some(&e.event_key),
-            Self::PicSysphoto(e) => Some(&e.event_key),
-            Self::PicPhotoOrAlbum(e) => Some(&e.event_key),
-            Self::PicWeixin(e) => Some(&e.event_key),
-            Self::LocationSelect(e) => Some(&e.event_key),
-            Self::ViewMiniprogram(e) => Some(&e.event_key),
-            Self::Unknown(e) => e.event_key.as_deref(),
-            Self::Unsubscribe(_)
-            | Self::Location(_)
-            | Self::TemplateSendJobFinish(_)
-            | Self::MassSendJobFinish(_)
-            | Self::SubscribeMsgPopup(_)
-            | Self::SubscribeMsgChange(_)
-            | Self::SubscribeMsgSent(_)
-            | Self::UserEnterTempsession(_) => None,
-        }
+impl KeyField for String {
+    fn key(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl KeyField for Option<String> {
+    fn key(&self) -> Option<&str> {
+        self.as_deref()
     }
 }
 
@@ -317,6 +147,16 @@ pub struct SubscribeEvent {
 }
 
 impl SubscribeEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.optional("EventKey"),
+            ticket: el.optional("Ticket"),
+        })
+    }
+}
+
+impl SubscribeEvent {
     /// The QR-code scene (the `EventKey` after `qrscene_`), when the user followed by scanning a
     /// parametric QR code.
     ///
@@ -339,6 +179,13 @@ pub struct UnsubscribeEvent {
     pub header: Header,
 }
 
+impl UnsubscribeEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        let _ = el;
+        Ok(Self { header })
+    }
+}
+
 /// `SCAN`: a follower scanned a parametric QR code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanEvent {
@@ -348,6 +195,16 @@ pub struct ScanEvent {
     pub event_key: String,
     /// `Ticket` of the QR code.
     pub ticket: Option<String>,
+}
+
+impl ScanEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.required("EventKey")?,
+            ticket: el.optional("Ticket"),
+        })
+    }
 }
 
 /// `LOCATION`: the location a follower's client reported. Latitude and longitude are finite and
@@ -365,6 +222,19 @@ pub struct LocationEvent {
     pub precision: f64,
 }
 
+impl LocationEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            latitude: el.float_in("Latitude", LATITUDE)?,
+            longitude: el.float_in("Longitude", LONGITUDE)?,
+            precision: el
+                .optional_float_in("Precision", FINITE)?
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// `CLICK`: a `click` menu button.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClickEvent {
@@ -372,6 +242,15 @@ pub struct ClickEvent {
     pub header: Header,
     /// `EventKey`: the button's `key`.
     pub event_key: String,
+}
+
+impl ClickEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.required("EventKey")?,
+        })
+    }
 }
 
 /// `VIEW`: a `view` menu button opened a URL.
@@ -383,6 +262,16 @@ pub struct ViewEvent {
     pub event_key: String,
     /// `MenuId`: the personalised menu's id, if any.
     pub menu_id: Option<String>,
+}
+
+impl ViewEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.required("EventKey")?,
+            menu_id: el.optional("MenuId"),
+        })
+    }
 }
 
 /// The scanned code of a `scancode_*` event (`ScanCodeInfo`).
@@ -415,6 +304,16 @@ pub struct ScancodePushEvent {
     pub scan_code_info: ScanCodeInfo,
 }
 
+impl ScancodePushEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            scan_code_info: ScanCodeInfo::read(el)?,
+        })
+    }
+}
+
 /// `scancode_waitmsg`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScancodeWaitmsgEvent {
@@ -424,6 +323,16 @@ pub struct ScancodeWaitmsgEvent {
     pub event_key: String,
     /// `ScanCodeInfo`.
     pub scan_code_info: ScanCodeInfo,
+}
+
+impl ScancodeWaitmsgEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            scan_code_info: ScanCodeInfo::read(el)?,
+        })
+    }
 }
 
 /// The pictures of a `pic_*` event (`SendPicsInfo`).
@@ -461,6 +370,16 @@ pub struct PicSysphotoEvent {
     pub send_pics_info: SendPicsInfo,
 }
 
+impl PicSysphotoEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            send_pics_info: SendPicsInfo::read(el)?,
+        })
+    }
+}
+
 /// `pic_photo_or_album`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PicPhotoOrAlbumEvent {
@@ -472,6 +391,16 @@ pub struct PicPhotoOrAlbumEvent {
     pub send_pics_info: SendPicsInfo,
 }
 
+impl PicPhotoOrAlbumEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            send_pics_info: SendPicsInfo::read(el)?,
+        })
+    }
+}
+
 /// `pic_weixin`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PicWeixinEvent {
@@ -481,6 +410,16 @@ pub struct PicWeixinEvent {
     pub event_key: String,
     /// `SendPicsInfo`.
     pub send_pics_info: SendPicsInfo,
+}
+
+impl PicWeixinEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            send_pics_info: SendPicsInfo::read(el)?,
+        })
+    }
 }
 
 /// The chosen place of a `location_select` event (`SendLocationInfo`). The coordinates are
@@ -525,6 +464,16 @@ pub struct LocationSelectEvent {
     pub send_location_info: SendLocationInfo,
 }
 
+impl LocationSelectEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.or_empty("EventKey"),
+            send_location_info: SendLocationInfo::read(el)?,
+        })
+    }
+}
+
 /// `view_miniprogram`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewMiniprogramEvent {
@@ -536,6 +485,16 @@ pub struct ViewMiniprogramEvent {
     pub menu_id: Option<String>,
 }
 
+impl ViewMiniprogramEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            event_key: el.required("EventKey")?,
+            menu_id: el.optional("MenuId"),
+        })
+    }
+}
+
 /// `TEMPLATESENDJOBFINISH`. The job's id is [`Header::msg_id`] (WeChat's `MsgID`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateSendJobFinishEvent {
@@ -543,6 +502,15 @@ pub struct TemplateSendJobFinishEvent {
     pub header: Header,
     /// `Status`: `success`, `failed:user block`, `failed: system failed`.
     pub status: String,
+}
+
+impl TemplateSendJobFinishEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            status: el.or_empty("Status"),
+        })
+    }
 }
 
 /// `MASSSENDJOBFINISH`. The job's id is [`Header::msg_id`] (WeChat's `MsgID`).
@@ -679,6 +647,21 @@ pub struct SubscribeMsgPopupEvent {
     pub items: Vec<SubscribeMsgPopupItem>,
 }
 
+impl SubscribeMsgPopupEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            items: list(el, "SubscribeMsgPopupEvent", |item| {
+                Ok(SubscribeMsgPopupItem {
+                    template_id: item.required("TemplateId")?,
+                    subscribe_status_string: item.or_empty("SubscribeStatusString"),
+                    popup_scene: item.optional_number("PopupScene")?.unwrap_or_default(),
+                })
+            })?,
+        })
+    }
+}
+
 /// One answer of a subscribe-message prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscribeMsgPopupItem {
@@ -699,6 +682,20 @@ pub struct SubscribeMsgChangeEvent {
     pub items: Vec<SubscribeMsgChangeItem>,
 }
 
+impl SubscribeMsgChangeEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            items: list(el, "SubscribeMsgChangeEvent", |item| {
+                Ok(SubscribeMsgChangeItem {
+                    template_id: item.required("TemplateId")?,
+                    subscribe_status_string: item.or_empty("SubscribeStatusString"),
+                })
+            })?,
+        })
+    }
+}
+
 /// One changed subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscribeMsgChangeItem {
@@ -715,6 +712,22 @@ pub struct SubscribeMsgSentEvent {
     pub header: Header,
     /// The deliveries (`SubscribeMsgSentEvent/List`).
     pub items: Vec<SubscribeMsgSentItem>,
+}
+
+impl SubscribeMsgSentEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            items: list(el, "SubscribeMsgSentEvent", |item| {
+                Ok(SubscribeMsgSentItem {
+                    template_id: item.required("TemplateId")?,
+                    msg_id: item.optional_number("MsgID")?.unwrap_or_default(),
+                    error_code: item.optional_number("ErrorCode")?.unwrap_or_default(),
+                    error_status: item.or_empty("ErrorStatus"),
+                })
+            })?,
+        })
+    }
 }
 
 /// One delivered subscribe message.
@@ -737,6 +750,15 @@ pub struct UserEnterTempsessionEvent {
     pub header: Header,
     /// `SessionFrom`: the `session-from` of the contact button.
     pub session_from: String,
+}
+
+impl UserEnterTempsessionEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            header,
+            session_from: el.or_empty("SessionFrom"),
+        })
+    }
 }
 
 /// An event this crate does not know, kept raw.

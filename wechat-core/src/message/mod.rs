@@ -31,6 +31,7 @@
 
 mod event;
 mod fields;
+mod kinds;
 mod normal;
 
 pub use event::{
@@ -84,134 +85,104 @@ impl Header {
     }
 }
 
-/// A message or event pushed by WeChat. See the [module docs](self).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Message {
-    /// `MsgType` `text`.
-    Text(TextMessage),
-    /// `MsgType` `image`.
-    Image(ImageMessage),
-    /// `MsgType` `voice`.
-    Voice(VoiceMessage),
-    /// `MsgType` `video`.
-    Video(VideoMessage),
-    /// `MsgType` `shortvideo`.
-    ShortVideo(ShortVideoMessage),
-    /// `MsgType` `location`.
-    Location(LocationMessage),
-    /// `MsgType` `link`.
-    Link(LinkMessage),
-    /// `MsgType` `file`.
-    File(FileMessage),
-    /// `MsgType` `miniprogrampage` (Mini Program customer service, 客服消息).
-    MiniProgramPage(MiniProgramPageMessage),
-    /// `MsgType` `event`.
-    Event(Event),
-    /// Any other `MsgType`, kept raw.
-    Unknown(UnknownMessage),
+macro_rules! define_message {
+    (
+        messages { $(($name:literal, $variant:ident, $ty:ident, $check:ident),)* }
+        events { $($events:tt)* }
+    ) => {
+        /// A message or event pushed by WeChat. See the [module docs](self).
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Message {
+            $(
+                #[doc = concat!("`MsgType` `", $name, "`: see [`", stringify!($ty), "`].")]
+                $variant($ty),
+            )*
+            /// `MsgType` `event`.
+            Event(Event),
+            /// Any other `MsgType`, kept raw.
+            Unknown(UnknownMessage),
+        }
+
+        impl Message {
+            /// Parses the plaintext XML of a message or event.
+            ///
+            /// # Errors
+            ///
+            /// XML errors for malformed input (see [`crate::xml`]), [`ErrorKind::MissingField`]
+            /// when a header field or the main field of the type is absent,
+            /// [`ErrorKind::InvalidField`] when a number is not one. Unknown types and unknown
+            /// elements are not errors.
+            pub fn from_xml(xml: &str) -> Result<Self> {
+                let doc = Document::parse(xml)?;
+                Self::from_element(doc.root(), xml)
+            }
+
+            /// [`Message::from_xml`] on bytes that must be UTF-8.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::InvalidUtf8`], or any error of [`Message::from_xml`].
+            pub fn from_bytes(xml: &[u8]) -> Result<Self> {
+                let xml =
+                    std::str::from_utf8(xml).map_err(|_| Error::from(ErrorKind::InvalidUtf8))?;
+                Self::from_xml(xml)
+            }
+
+            /// Reads a message from the root element of a parsed document; `raw` is kept by the
+            /// `Unknown` variants.
+            ///
+            /// # Errors
+            ///
+            /// As [`Message::from_xml`].
+            pub fn from_element(root: Element<'_, '_>, raw: &str) -> Result<Self> {
+                let msg_type = root
+                    .child_text("MsgType")
+                    .ok_or(ErrorKind::MissingField("MsgType"))?;
+                let header = Header::read(root)?;
+                let is = |name: &str| msg_type.eq_ignore_ascii_case(name);
+                $(
+                    if is($name) {
+                        return Ok(Self::$variant($ty::read(header, root)?));
+                    }
+                )*
+                Ok(if is("event") {
+                    Self::Event(Event::read(header, root, raw)?)
+                } else {
+                    Self::Unknown(UnknownMessage {
+                        header,
+                        msg_type: msg_type.to_owned(),
+                        raw: raw.to_owned(),
+                    })
+                })
+            }
+
+            /// The common header.
+            #[must_use]
+            pub fn header(&self) -> &Header {
+                match self {
+                    $(Self::$variant(m) => &m.header,)*
+                    Self::Event(e) => e.header(),
+                    Self::Unknown(m) => &m.header,
+                }
+            }
+
+            /// `MsgType` as WeChat spells it (`text`, `event`, ...).
+            #[must_use]
+            pub fn msg_type(&self) -> &str {
+                match self {
+                    $(Self::$variant(_) => $name,)*
+                    Self::Event(_) => "event",
+                    Self::Unknown(m) => &m.msg_type,
+                }
+            }
+        }
+    };
 }
 
+crate::__for_each_kind!(define_message);
+
 impl Message {
-    /// Parses the plaintext XML of a message or event.
-    ///
-    /// # Errors
-    ///
-    /// XML errors for malformed input (see [`crate::xml`]), [`ErrorKind::MissingField`] when a
-    /// header field or the main field of the type is absent, [`ErrorKind::InvalidField`] when a
-    /// number is not one. Unknown types and unknown elements are not errors.
-    pub fn from_xml(xml: &str) -> Result<Self> {
-        let doc = Document::parse(xml)?;
-        Self::from_element(doc.root(), xml)
-    }
-
-    /// [`Message::from_xml`] on bytes that must be UTF-8.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidUtf8`], or any error of [`Message::from_xml`].
-    pub fn from_bytes(xml: &[u8]) -> Result<Self> {
-        let xml = std::str::from_utf8(xml).map_err(|_| Error::from(ErrorKind::InvalidUtf8))?;
-        Self::from_xml(xml)
-    }
-
-    /// Reads a message from the root element of a parsed document; `raw` is kept by the
-    /// `Unknown` variants.
-    ///
-    /// # Errors
-    ///
-    /// As [`Message::from_xml`].
-    pub fn from_element(root: Element<'_, '_>, raw: &str) -> Result<Self> {
-        let msg_type = root
-            .child_text("MsgType")
-            .ok_or(ErrorKind::MissingField("MsgType"))?;
-        let header = Header::read(root)?;
-        let is = |name: &str| msg_type.eq_ignore_ascii_case(name);
-        Ok(if is("text") {
-            Self::Text(TextMessage::read(header, root)?)
-        } else if is("image") {
-            Self::Image(ImageMessage::read(header, root)?)
-        } else if is("voice") {
-            Self::Voice(VoiceMessage::read(header, root)?)
-        } else if is("video") {
-            Self::Video(VideoMessage::read(header, root)?)
-        } else if is("shortvideo") {
-            Self::ShortVideo(ShortVideoMessage::read(header, root)?)
-        } else if is("location") {
-            Self::Location(LocationMessage::read(header, root)?)
-        } else if is("link") {
-            Self::Link(LinkMessage::read(header, root)?)
-        } else if is("file") {
-            Self::File(FileMessage::read(header, root)?)
-        } else if is("miniprogrampage") {
-            Self::MiniProgramPage(MiniProgramPageMessage::read(header, root)?)
-        } else if is("event") {
-            Self::Event(Event::read(header, root, raw)?)
-        } else {
-            Self::Unknown(UnknownMessage {
-                header,
-                msg_type: msg_type.to_owned(),
-                raw: raw.to_owned(),
-            })
-        })
-    }
-
-    /// The common header.
-    #[must_use]
-    pub fn header(&self) -> &Header {
-        match self {
-            Self::Text(m) => &m.header,
-            Self::Image(m) => &m.header,
-            Self::Voice(m) => &m.header,
-            Self::Video(m) => &m.header,
-            Self::ShortVideo(m) => &m.header,
-            Self::Location(m) => &m.header,
-            Self::Link(m) => &m.header,
-            Self::File(m) => &m.header,
-            Self::MiniProgramPage(m) => &m.header,
-            Self::Event(e) => e.header(),
-            Self::Unknown(m) => &m.header,
-        }
-    }
-
-    /// `MsgType` as WeChat spells it (`text`, `event`, ...).
-    #[must_use]
-    pub fn msg_type(&self) -> &str {
-        match self {
-            Self::Text(_) => "text",
-            Self::Image(_) => "image",
-            Self::Voice(_) => "voice",
-            Self::Video(_) => "video",
-            Self::ShortVideo(_) => "shortvideo",
-            Self::Location(_) => "location",
-            Self::Link(_) => "link",
-            Self::File(_) => "file",
-            Self::MiniProgramPage(_) => "miniprogrampage",
-            Self::Event(_) => "event",
-            Self::Unknown(m) => &m.msg_type,
-        }
-    }
-
     /// The event, for `MsgType` `event`.
     #[must_use]
     pub fn as_event(&self) -> Option<&Event> {

@@ -73,6 +73,9 @@ pub enum ClientError {
     Timeout,
     /// WeChat answered with a status or body this client cannot read.
     Decode(String),
+    /// The request could not be built, so nothing was sent: a URL that does not parse, a body
+    /// that does not encode, menu JSON that is not JSON.
+    Request(String),
     /// The token store failed.
     Store(StoreError),
     /// Another process holds the token refresh lock and no token appeared in time.
@@ -103,6 +106,7 @@ impl std::fmt::Display for ClientError {
             Self::Transport(err) => write!(f, "request to WeChat failed: {err}"),
             Self::Timeout => f.write_str("request to WeChat timed out"),
             Self::Decode(reason) => write!(f, "unreadable answer from WeChat: {reason}"),
+            Self::Request(reason) => write!(f, "cannot build the request to WeChat: {reason}"),
             Self::Store(err) => write!(f, "token store: {err}"),
             Self::TokenUnavailable => f.write_str(
                 "no access token: another process holds the refresh lock and none appeared in time",

@@ -225,10 +225,10 @@ fn set_access_token(req: &mut Request<Bytes>, token: &AccessToken) -> Result<(),
     parts.path_and_query = Some(
         format!("{path}?{query}")
             .parse()
-            .map_err(|_| ClientError::Decode("access token not usable in a URL".into()))?,
+            .map_err(|_| ClientError::Request("access token not usable in a URL".into()))?,
     );
     *req.uri_mut() =
-        Uri::from_parts(parts).map_err(|e| ClientError::Decode(format!("request URI: {e}")))?;
+        Uri::from_parts(parts).map_err(|e| ClientError::Request(format!("URI: {e}")))?;
     Ok(())
 }
 

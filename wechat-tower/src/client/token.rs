@@ -9,11 +9,11 @@
 //!   caller fetches while the others wait for it (single flight);
 //! - across processes: the token lives in a [`Store`] (Redis for many processes); a lock
 //!   (`set_if_absent` with a TTL, released only by its holder) lets one process fetch while the
-//!   others wait and read the store. The holder renews the lock every third of its TTL while its
-//!   fetch runs (holder-checked with [`Store::replace_if_equals`], as the pay claims do), so a
-//!   fetch slower than the TTL does not let a second process fetch a second token; a renewal that
-//!   finds the lock gone or taken by another holder stops renewing, logs a warning, and lets the
-//!   fetch finish (the other holder may fetch too, but no lock is overwritten). A process that
+//!   others wait and read the store (the framework's one [`Lock`], as sessions and pay claims
+//!   use). The holder renews the lock every third of its TTL while its fetch runs
+//!   (holder-checked with [`Store::replace_if_equals`]), so a fetch slower than the TTL does not
+//!   let a second process fetch a second token; a renewal that finds the lock gone or taken by
+//!   another holder stops renewing, logs an error, and lets the fetch finish (the other holder may fetch too, but no lock is overwritten). A process that
 //!   dies mid-fetch stops renewing, and its lock expires after one TTL;
 //! - ahead of expiry: a token within `refresh_ahead` of its expiry is refreshed by the next caller
 //!   (others keep using it meanwhile);
@@ -46,9 +46,7 @@
 //! ```
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::{Arc, RwLock};
-use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -58,7 +56,8 @@ use wechat_core::signature::constant_time_eq;
 
 use super::error::ClientError;
 use crate::config::{Clock, SystemClock};
-use crate::store::Store;
+use crate::store::lock::{Lock, LockError};
+use crate::store::{Store, StoreError};
 
 /// A token as its source hands it over.
 #[derive(Debug, Clone)]
@@ -322,23 +321,17 @@ impl TokenManager {
         if let Some(token) = self.local(true) {
             return Ok(token);
         }
-        let started = tokio::time::Instant::now();
+        let lock = self.lock();
+        let mut backoff = lock.backoff();
         loop {
             if let Some(c) = self.stored().await?.filter(|c| self.usable(c, true)) {
                 self.remember(&c);
                 return Ok(c.token);
             }
-            let holder = lock_holder_id();
-            let locked = inner
-                .store
-                .set_if_absent(&inner.lock_key, holder.clone(), Some(inner.lock_ttl))
-                .await?;
-            if locked {
-                let result = self
-                    .while_renewing(&holder, self.fetch_and_store(invalidated))
-                    .await;
+            if let Some(guard) = lock.try_acquire().await.map_err(lock_error)? {
+                let result = guard.hold_while(self.fetch_and_store(invalidated)).await;
                 // Release only our own lock; if it expired meanwhile, someone else holds it now.
-                let released = inner.store.delete_if_equals(&inner.lock_key, &holder).await;
+                let released = guard.release().await;
                 let token = result?;
                 released?;
                 return Ok(token);
@@ -351,64 +344,23 @@ impl TokenManager {
                 self.remember(&c);
                 return Ok(c.token);
             }
-            if started.elapsed() >= inner.wait_timeout {
+            if !backoff.pause().await {
                 return Err(ClientError::TokenUnavailable);
             }
-            tokio::time::sleep(inner.poll_interval).await;
         }
     }
 
-    /// Runs `work` (the fetch) while renewing the refresh lock held as `holder`; the renewal
-    /// stops with `work`, or when the lock is found lost.
-    async fn while_renewing<T>(&self, holder: &Bytes, work: impl Future<Output = T>) -> T {
-        let mut work = pin!(work);
-        let mut renew = pin!(self.renew_lock(holder));
-        let mut renewing = true;
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            if renewing && renew.as_mut().poll(cx).is_ready() {
-                renewing = false;
-            }
-            Poll::Pending
-        })
-        .await
-    }
-
-    /// Renews the refresh lock every third of its TTL while this process holds it; returns when
-    /// it does not any more.
-    async fn renew_lock(&self, holder: &Bytes) {
+    /// The refresh lock: held while fetching, renewed every third of its TTL, waited for up to
+    /// `wait_timeout`.
+    fn lock(&self) -> Lock {
         let inner = &self.inner;
-        let every = (inner.lock_ttl / 3).max(Duration::from_millis(1));
-        loop {
-            tokio::time::sleep(every).await;
-            match inner
-                .store
-                .replace_if_equals(
-                    &inner.lock_key,
-                    holder,
-                    holder.clone(),
-                    Some(inner.lock_ttl),
-                )
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Expired (the store stalled longer than the TTL) and maybe taken: never
-                    // overwrite another holder's lock.
-                    tracing::warn!(
-                        key = inner.lock_key,
-                        "lost the token refresh lock while fetching; another process may fetch \
-                         a token too"
-                    );
-                    return;
-                }
-                Err(err) => {
-                    tracing::warn!(%err, key = inner.lock_key, "cannot renew the token refresh lock");
-                }
-            }
-        }
+        Lock::new(
+            Arc::clone(&inner.store),
+            inner.lock_key.clone(),
+            inner.lock_ttl,
+        )
+        .wait(inner.wait_timeout)
+        .poll_interval(inner.poll_interval)
     }
 
     async fn stored(&self) -> Result<Option<Cached>, ClientError> {
@@ -444,13 +396,16 @@ impl TokenManager {
     }
 }
 
-/// A random lock-holder id, so that only the holder releases the lock.
-fn lock_holder_id() -> Bytes {
-    Bytes::from(format!(
-        "{}{}",
-        wechat_core::crypt::nonce(),
-        wechat_core::crypt::nonce()
-    ))
+/// A lock failure as the token manager reports it (it has no variant of its own for the OS
+/// generator failing to give a holder id: that is reported as a store failure).
+fn lock_error(err: LockError) -> ClientError {
+    match err {
+        LockError::Store(err) => ClientError::Store(err),
+        LockError::Busy => ClientError::TokenUnavailable,
+        LockError::Random => {
+            ClientError::Store(StoreError::Unavailable(LockError::Random.to_string()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -458,7 +413,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
     use super::*;
-    use crate::store::{MemoryStore, StoreError};
+    use crate::store::MemoryStore;
 
     fn counting_source(fetches: &Arc<AtomicUsize>, expires_in: u64) -> impl TokenSource + use<> {
         let fetches = Arc::clone(fetches);

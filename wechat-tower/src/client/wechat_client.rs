@@ -274,7 +274,7 @@ pub(crate) fn build_request(
         .header(header::ACCEPT, HeaderValue::from_static("application/json"))
         .header(header::USER_AGENT, HeaderValue::from_static(USER_AGENT))
         .body(body)
-        .map_err(|e| ClientError::Decode(format!("cannot build request: {e}")))?;
+        .map_err(|e| ClientError::Request(e.to_string()))?;
     if let Some(content_type) = content_type {
         req.headers_mut().insert(header::CONTENT_TYPE, content_type);
     }
@@ -285,8 +285,7 @@ pub(crate) fn json_request<B: Serialize + ?Sized>(
     url: &str,
     body: &B,
 ) -> Result<Request<Bytes>, ClientError> {
-    let json = serde_json::to_vec(body)
-        .map_err(|e| ClientError::Decode(format!("cannot encode request body: {e}")))?;
+    let json = serde_json::to_vec(body).map_err(|e| ClientError::Request(format!("body: {e}")))?;
     build_request(
         Method::POST,
         url,
@@ -538,6 +537,16 @@ fn check_base(setting: &str, base: &str, plain_http: bool) -> Result<String, Bui
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue17_a_request_that_cannot_be_built_is_a_request_error() {
+        let err = build_request(Method::GET, "http://exa mple.com/\u{0}", None).unwrap_err();
+        assert!(matches!(err, ClientError::Request(_)), "{err:?}");
+        assert!(
+            err.to_string().starts_with("cannot build the request"),
+            "{err}"
+        );
+    }
 
     fn offline() -> Transport {
         Transport::new(tower::service_fn(|_req: Request<Bytes>| async {

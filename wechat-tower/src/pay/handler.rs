@@ -414,8 +414,9 @@ impl_pay_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
 pub(crate) type ErasedPayHandler =
     Arc<dyn Fn(Notification, &PayContext) -> BoxPayFuture + Send + Sync + 'static>;
 
-/// A pay handler that knows its own slot: what [`PayNotifyBuilder::handler`] takes, and what
-/// `#[wechat_handler(pay = "notify")]` / `pay = "refund"` makes of an `async fn`.
+/// A pay handler that knows its own slot: what [`PayNotifyBuilder::handler`] takes. Implemented
+/// by `#[wechat_handler(pay = "notify")]` / `pay = "refund"` for the fn it marks, and for every
+/// plain [`PayHandler`].
 ///
 /// ```
 /// use wechat_tower::pay::{Paid, PayConfig, PayNotify};
@@ -432,12 +433,25 @@ pub(crate) type ErasedPayHandler =
 /// # let _ = notify;
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a pay handler made by `#[wechat_handler(pay = ..)]`",
-    label = "not a `#[wechat_handler(pay = ..)]`",
-    note = "`PayNotifyBuilder::handler` takes an `async fn` marked `#[wechat_handler(pay = \"notify\")]` or `#[wechat_handler(pay = \"refund\")]`",
-    note = "mount a plain `async fn` with `PayNotifyBuilder::on`"
+    message = "`{Self}` is not a pay handler `PayNotifyBuilder::handler` can mount",
+    label = "not a pay handler",
+    note = "`PayNotifyBuilder::handler` takes an `async fn` marked `#[wechat_handler(pay = \"notify\")]` or `#[wechat_handler(pay = \"refund\")]`, or a plain `async fn` whose first argument is a pay notification (`Paid`, `Refunded`, ...)",
+    note = "a pay handler that extracts `State<T>` mounts on a builder with that state: `PayNotify::with_state(config, state)`, not `PayNotify::builder(config)`"
 )]
-pub trait MountPayHandler<S> {
+pub trait MountPayHandler<S, M = ()> {
     /// Adds the handler to `builder`, in its slot.
     fn mount(self, builder: PayNotifyBuilder<S>) -> PayNotifyBuilder<S>;
+}
+
+/// Plain `async fn`s mount in the slot of their first argument; the marker
+/// [`ByType`](crate::router::ByType) keeps this impl apart from the generated ones.
+impl<S, H, T> MountPayHandler<S, crate::router::ByType<T>> for H
+where
+    S: Send + Sync + 'static,
+    H: PayHandler<T, S>,
+    T: 'static,
+{
+    fn mount(self, builder: PayNotifyBuilder<S>) -> PayNotifyBuilder<S> {
+        builder.mount_fn(self)
+    }
 }

@@ -118,16 +118,25 @@ impl<S> std::fmt::Debug for PayNotifyBuilder<S> {
 }
 
 impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
-    /// Mounts a handler made by `#[wechat_handler(pay = "notify")]` or `pay = "refund"`.
-    pub fn handler<H: MountPayHandler<S>>(self, handler: H) -> Self {
+    /// Mounts a pay handler in the slot of its kind: the one mounting method.
+    ///
+    /// - an `async fn` marked `#[wechat_handler(pay = "notify")]` or `pay = "refund"` mounts in
+    ///   the slot of its attribute, its mistakes caught at compile time;
+    /// - a plain `async fn` mounts in the slot of its first argument: payments for [`Paid`],
+    ///   `PayNotification` and `v3::Transaction`, refunds for [`Refunded`],
+    ///   `RefundNotification` and `v3::Refund`.
+    ///
+    /// A second handler for the same slot replaces the first.
+    pub fn handler<H, M>(self, handler: H) -> Self
+    where
+        H: MountPayHandler<S, M>,
+    {
         handler.mount(self)
     }
 
-    /// Mounts a plain `async fn` in the slot of its first argument: payments for [`Paid`],
-    /// `PayNotification` and `v3::Transaction`, refunds for [`Refunded`],
-    /// `RefundNotification` and `v3::Refund`. A second handler for the same slot replaces the
-    /// first.
-    pub fn on<H, T>(mut self, handler: H) -> Self
+    /// Mounts `handler` in the slot of its first argument (what [`handler`](Self::handler)
+    /// does for a plain fn, and what generated code calls).
+    pub(crate) fn mount_fn<H, T>(mut self, handler: H) -> Self
     where
         H: PayHandler<T, S>,
         T: 'static,
@@ -175,7 +184,8 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
     }
 }
 
-/// The future of [`PayNotify`]: boxed (a terminal service, like a router; see STYLE.md).
+/// The future of [`PayNotify`]: boxed, as a terminal service like a router may be (the layers
+/// in front keep named futures).
 pub type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static>>;
 
@@ -524,8 +534,8 @@ mod tests {
 
     fn service(mock: &MockPay, counter: &Counter) -> PayNotify {
         PayNotify::with_state(config(mock), counter.clone())
-            .on(paid)
-            .on(refunded)
+            .handler(paid)
+            .handler(refunded)
             .build()
     }
 
@@ -675,7 +685,7 @@ mod tests {
             config(mock).clock(move || now.load(Ordering::SeqCst)),
             counter.clone(),
         )
-        .on(refunded)
+        .handler(refunded)
         .store(Arc::new(MemoryStore::new()))
         .build()
     }
@@ -827,7 +837,7 @@ mod tests {
         let counter = Counter::default();
         let now = 1_700_000_000;
         let svc = PayNotify::with_state(config(&mock).clock(move || now), counter.clone())
-            .on(paid)
+            .handler(paid)
             .build();
         mock.create_order("no-1", 100, "oUser");
         mock.pay("no-1").unwrap();
@@ -856,7 +866,7 @@ mod tests {
             PayConfig::new(mock.appid(), mock.mch_id(), mock.key()),
             Counter::default(),
         )
-        .on(paid)
+        .handler(paid)
         .build();
         mock.create_order("no-1", 100, "oUser");
         mock.pay("no-1").unwrap();

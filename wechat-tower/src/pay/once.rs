@@ -1,23 +1,29 @@
 //! Handling a notification once per `transaction_id` (or refund), across retries, concurrent
 //! duplicates and processes, with a record in a [`Store`].
 //!
-//! One key per notification id holds either a **claim** (`claim:<random>`, with a short TTL
-//! kept alive by a heartbeat while the handler runs) or **done** (with a long TTL):
+//! One key per notification id holds either a **claim** (the framework's one
+//! [`Lock`](crate::store::lock::Lock): a random holder id with a short TTL, kept alive by a
+//! heartbeat while the handler runs) or **done** (with a long TTL):
 //!
 //! 1. `done` already: answer SUCCESS, do not call the handler;
 //! 2. `set_if_absent(claim)` wins: this delivery runs the handler, in a task of its own (so that
 //!    WeChat hanging up does not cancel it half-way), renewing the claim every third of its TTL
 //!    only while it still holds it (compare-and-set: a renewal never overwrites another
 //!    delivery's claim or record);
-//!    - `Ok`: `set(done)`, answer SUCCESS;
+//!    - `Ok`: `set(done)` over the claim, answer SUCCESS;
 //!    - `Err` or panic: release the claim (holder-checked), answer FAIL: the retry runs it;
 //! 3. another delivery holds the claim: poll until it is `done` (SUCCESS), released (claim it
 //!    and run, as in 2), or the wait is over: FAIL, and WeChat retries later.
 //!
 //! A process that dies mid-handler leaves a claim that expires after its TTL; the next retry
 //! runs the handler. So the handler runs once per notification unless a process stalls longer
-//! than the claim TTL without dying (its heartbeat stops, another delivery claims): keep the
+//! than the claim TTL without dying (its renewal fails, another delivery claims): keep the
 //! handler's own update conditional (`UPDATE … WHERE state = 'unpaid'`) for that case.
+//!
+//! What is not a lock here is the `done` record: it lives on the claim's key (so one read tells
+//! a duplicate both "running" and "handled") and is written with a plain `set`, not a
+//! holder-checked replace, because a handler that succeeded after its claim was lost has still
+//! handled the payment and must say so.
 //!
 //! A store that fails answers FAIL before the handler runs (nothing is lost: WeChat retries).
 //! A store that fails after a successful handler still answers SUCCESS: the payment *was*
@@ -29,6 +35,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::store::lock::{Lock, LockError, LockGuard};
 use crate::store::{Store, StoreError};
 
 const DONE: &[u8] = b"done";
@@ -59,90 +66,62 @@ pub(crate) struct Once {
 }
 
 impl Once {
+    /// The claim: the framework's one [`Lock`], on the key that later holds `done`.
+    fn claim(&self) -> Lock {
+        Lock::new(Arc::clone(&self.store), self.key.clone(), self.claim_ttl)
+            .wait(self.wait)
+            .poll_interval(POLL)
+    }
+
     /// Runs `handler` unless this id was handled, per the module docs.
     pub(crate) async fn run<F, Fut>(self, handler: F) -> Outcome
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        let deadline = tokio::time::Instant::now() + self.wait;
-        let claim = Bytes::from(format!("claim:{}", wechat_core::pay::nonce_str()));
+        let claim = self.claim();
+        let mut backoff = claim.backoff();
         loop {
             match self.store.get(&self.key).await {
                 Ok(Some(v)) if v.as_ref() == DONE => return Outcome::AlreadyHandled,
                 Ok(Some(_)) => {
                     // Another delivery holds the claim: wait for its outcome.
-                    if tokio::time::Instant::now() >= deadline {
+                    if !backoff.pause().await {
                         return Outcome::Busy;
                     }
-                    tokio::time::sleep(POLL).await;
                     continue;
                 }
                 Ok(None) => {}
                 Err(err) => return Outcome::Store(err),
             }
-            match self
-                .store
-                .set_if_absent(&self.key, claim.clone(), Some(self.claim_ttl))
-                .await
-            {
-                Ok(true) => return self.run_claimed(claim, handler()).await,
+            match claim.try_acquire().await {
+                Ok(Some(guard)) => return self.run_claimed(guard, handler()).await,
                 // Lost the race to another delivery: read its state again.
-                Ok(false) => {}
-                Err(err) => return Outcome::Store(err),
+                Ok(None) => {}
+                Err(LockError::Store(err)) => return Outcome::Store(err),
+                Err(err) => return Outcome::Store(StoreError::Unavailable(err.to_string())),
             }
         }
     }
 
-    async fn run_claimed<Fut>(self, claim: Bytes, handler: Fut) -> Outcome
+    async fn run_claimed<Fut>(self, guard: LockGuard, handler: Fut) -> Outcome
     where
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let Self {
             store,
             key,
-            claim_ttl,
             record_ttl,
             ..
         } = self;
         // The handler, the heartbeat and the record in a task of their own: a dropped request
-        // (WeChat hung up) must not cancel a handler half-way.
+        // (WeChat hung up) must not cancel a handler half-way. The handler runs in a task of its
+        // own too, so that a panic is caught and the claim released.
         let task = tokio::spawn(async move {
-            let heartbeat = {
-                let store = Arc::clone(&store);
-                let key = key.clone();
-                let claim = claim.clone();
-                tokio::spawn(async move {
-                    let every = claim_ttl / 3;
-                    loop {
-                        tokio::time::sleep(every).await;
-                        match store
-                            .replace_if_equals(&key, &claim, claim.clone(), Some(claim_ttl))
-                            .await
-                        {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                // The claim expired and another delivery may hold it now:
-                                // never overwrite that one's claim (or its `done`).
-                                tracing::error!(
-                                    key,
-                                    "lost the claim on a pay notification while its handler runs; \
-                                     another delivery may run the handler too"
-                                );
-                                break;
-                            }
-                            Err(err) => {
-                                tracing::warn!(%err, key, "cannot renew the claim on a pay notification");
-                            }
-                        }
-                    }
-                })
-            };
-            let result = tokio::spawn(handler).await;
-            heartbeat.abort();
-            let _ = heartbeat.await;
-            match result {
+            match guard.hold_while(tokio::spawn(handler)).await {
                 Ok(Ok(())) => {
+                    // The claim turns into the record, written whether or not this delivery
+                    // still holds the claim: the payment was handled either way.
                     if let Err(err) = store
                         .set(&key, Bytes::from_static(DONE), Some(record_ttl))
                         .await
@@ -154,11 +133,11 @@ impl Once {
                     Outcome::Handled
                 }
                 Ok(Err(reason)) => {
-                    release(&*store, &key, &claim).await;
+                    release(guard, &key).await;
                     Outcome::Failed(reason)
                 }
                 Err(join) => {
-                    release(&*store, &key, &claim).await;
+                    release(guard, &key).await;
                     Outcome::Failed(if join.is_panic() {
                         "the handler panicked".to_owned()
                     } else {
@@ -172,8 +151,8 @@ impl Once {
     }
 }
 
-async fn release(store: &dyn Store, key: &str, claim: &[u8]) {
-    if let Err(err) = store.delete_if_equals(key, claim).await {
+async fn release(guard: LockGuard, key: &str) {
+    if let Err(err) = guard.release().await {
         tracing::warn!(%err, key, "cannot release the claim on a pay notification; it expires by itself");
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use wechat_core::{Header, Reply};
 
-use crate::handler::Context;
+use crate::handler::MessageContext;
 
 /// The default deadline: half a second before WeChat gives up on the delivery at 5 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4500);
@@ -23,7 +23,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4500);
 /// [router's module docs](crate::router#deadline).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LateReply {
-    context: Context,
+    context: MessageContext,
     reply: Reply,
     elapsed: Duration,
 }
@@ -31,7 +31,7 @@ pub struct LateReply {
 impl LateReply {
     /// A late reply to the message of `context`, `elapsed` after the message arrived.
     #[must_use]
-    pub fn new(context: Context, reply: Reply, elapsed: Duration) -> Self {
+    pub fn new(context: MessageContext, reply: Reply, elapsed: Duration) -> Self {
         Self {
             context,
             reply,
@@ -53,7 +53,7 @@ impl LateReply {
 
     /// The context of the message (open id, account, app id, ...).
     #[must_use]
-    pub fn context(&self) -> &Context {
+    pub fn context(&self) -> &MessageContext {
         &self.context
     }
 
@@ -71,7 +71,7 @@ impl LateReply {
 
     /// The context and the reply.
     #[must_use]
-    pub fn into_parts(self) -> (Context, Reply) {
+    pub fn into_parts(self) -> (MessageContext, Reply) {
         (self.context, self.reply)
     }
 }
@@ -294,7 +294,7 @@ mod tests {
     fn default_sink_logs_without_panicking() {
         let header = text(1).header().clone();
         WarnSink.deliver(LateReply::new(
-            Context::new(header),
+            MessageContext::new(header),
             Reply::text("x"),
             Duration::from_secs(5),
         ));

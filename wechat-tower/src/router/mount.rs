@@ -1,9 +1,13 @@
 //! [`MountHandler`]: a handler that knows its own route, as [`Router::handler`] takes it.
 
-use super::Router;
+use std::marker::PhantomData;
 
-/// A handler that knows its own route: what [`Router::handler`] takes, and what
-/// `#[wechat_handler]` makes of an `async fn`.
+use super::Router;
+use crate::handler::{Handler, TypedMessage};
+
+/// A handler that knows its own route: what [`Router::handler`] takes. `#[wechat_handler]`
+/// implements it for the fn it marks; it is implemented for every plain `async fn` whose first
+/// argument names one kind of message (through the marker [`ByType`]).
 ///
 /// ```
 /// use wechat_tower::message::TextMessage;
@@ -54,13 +58,31 @@ use super::Router;
 /// # Ok::<(), wechat_tower::RouteError>(())
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a handler made by `#[wechat_handler]`",
-    label = "not a `#[wechat_handler]`",
-    note = "`Router::handler` takes an `async fn` marked `#[wechat_handler(msg = \"text\")]` (or `event = \"..\"`, `fallback`, ...)",
-    note = "mount a plain `async fn` with `Router::on`, `Router::on_key`, `Router::keyword`, `Router::prefix`, `Router::fallback` or `Router::route`",
+    message = "`{Self}` is not a message handler `Router::handler` can mount",
+    label = "not a message handler with a route",
+    note = "`Router::handler` takes an `async fn` marked `#[wechat_handler(msg = \"text\")]` (or `event = \"..\"`, `fallback`, ...), or a plain `async fn` whose first argument names one kind of message (`TextMessage`, `ClickEvent`, ..., `Event`)",
+    note = "mount a plain `async fn` on a route its type cannot name with `Router::route(Route::event_key(..) | Route::keyword(..) | Route::prefix(..), handler)` or `Router::fallback`",
     note = "a `#[wechat_handler(pay = \"notify\")]` or `pay = \"refund\"` handler mounts on the pay notify URL instead: `PayNotify::builder(config).handler(..)`"
 )]
-pub trait MountHandler<S> {
+pub trait MountHandler<S, M = ()> {
     /// Adds the handler (or handlers) to `router`, each on its route.
     fn mount(self, router: Router<S>) -> Router<S>;
+}
+
+/// The marker of [`MountHandler`]'s impl for plain `async fn`s (axum's trick): `T` is the
+/// handler's argument tuple. Generated and hand-written impls use the default marker `()`, so
+/// the two can never overlap, and `Router::handler` infers which one applies.
+#[derive(Debug)]
+pub struct ByType<T>(PhantomData<fn() -> T>);
+
+impl<S, H, T> MountHandler<S, ByType<T>> for H
+where
+    S: Send + Sync + 'static,
+    H: Handler<T, S>,
+    H::Input: TypedMessage,
+    T: 'static,
+{
+    fn mount(self, router: Router<S>) -> Router<S> {
+        router.route(<H::Input as TypedMessage>::route(), self)
+    }
 }

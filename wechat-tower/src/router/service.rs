@@ -175,7 +175,7 @@ impl Inner {
         msg: Message,
         arrived: Instant,
     ) -> impl Future<Output = ()> + Send + 'static {
-        let mut ctx = handler::Context::new(msg.header().clone());
+        let mut ctx = handler::MessageContext::new(msg.header().clone());
         if let Some(app_id) = &self.app_id {
             ctx = ctx.with_app_id(Arc::clone(app_id));
         }

@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use wechat_core::{Event, Message};
 
-use super::route::{Kind, Route};
+use crate::route::{Kind, Route};
 
 /// A map keyed by route names. FNV-1a instead of SipHash: the keys are the application's own
 /// routes, fixed at build time, so a sender cannot grow collision chains; it only looks up, and

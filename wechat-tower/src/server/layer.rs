@@ -50,6 +50,13 @@ impl WechatLayer {
             config: config.into(),
         }
     }
+
+    /// Wraps `inner` (usually the built [`Router`](crate::router::Router)): the same as
+    /// [`Layer::layer`], without bringing `tower::Layer` into scope.
+    #[must_use]
+    pub fn service<S>(&self, inner: S) -> Wechat<S> {
+        self.layer(inner)
+    }
 }
 
 impl<S> Layer<S> for WechatLayer {

@@ -61,6 +61,60 @@
 //! # Ok(()) }
 //! ```
 //!
+//!
+//! # With axum
+//!
+//! With the feature `axum`, [`UserSession`] is an extractor: wrap the routes that need a user
+//! with `route_layer(SessionLayer::new(..))` (routes added after it stay open) and take the
+//! session as a handler argument (`Option<UserSession>` where it is optional).
+#![cfg_attr(
+    feature = "axum",
+    doc = r#"
+```
+use std::sync::Arc;
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use wechat_tower::core::secret::SessionKey;
+use wechat_tower::session::{SessionLayer, SessionStore, UserSession};
+use wechat_tower::store::MemoryStore;
+
+async fn me(user: UserSession) -> String {
+    user.openid().to_owned()
+}
+
+async fn home(user: Option<UserSession>) -> String {
+    user.map_or_else(|| "hello, guest".to_owned(), |u| format!("hello, {}", u.openid()))
+}
+
+# #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+let sessions = SessionStore::new(Arc::new(MemoryStore::new()));
+let app = Router::new()
+    .route("/me", get(me))
+    .route_layer(SessionLayer::new(sessions.clone())) // the routes above require a session
+    .route("/", get(home)); // this one stays open
+// What `sessions.login(&client, code)` does after `jscode2session`:
+let token = sessions.create("oUser", None, &SessionKey::new("tiihtNczf5v6AKRyjwEUhQ==")).await?;
+
+let req = Request::get("/me")
+    .header(header::AUTHORIZATION, format!("Bearer {}", token.expose()))
+    .body(Body::empty())?;
+let res = app.clone().oneshot(req).await?;
+assert_eq!(res.status(), StatusCode::OK);
+assert_eq!(res.into_body().collect().await?.to_bytes(), "oUser");
+
+let res = app.clone().oneshot(Request::get("/me").body(Body::empty())?).await?;
+assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+let res = app.oneshot(Request::get("/").body(Body::empty())?).await?;
+assert_eq!(res.into_body().collect().await?.to_bytes(), "hello, guest");
+# Ok(()) }
+```
+"#
+)]
+//!
 //! # Error codes
 //!
 //! Error answers carry `{"errcode": <int>, "errmsg": "<short reason>"}`. The codes are this

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 use wechat_core::secret::SessionKey;
 
 use super::token::SessionToken;
 use super::user::UserSession;
 use crate::config::{Clock, SystemClock};
+use crate::store::lock::{Lock, LockError, LockGuard};
 use crate::store::{Store, StoreError};
 
 /// Default lifetime of a session: 7 days.
@@ -227,7 +227,7 @@ impl SessionStore {
         };
         let lock = self.lock(openid).await?;
         let result = self.create_locked(&token.digest(), &record, now).await;
-        lock.release().await;
+        release(lock).await;
         result.map(|()| token)
     }
 
@@ -316,7 +316,7 @@ impl SessionStore {
             Ok(Some(record))
         }
         .await;
-        lock.release().await;
+        release(lock).await;
         result
     }
 
@@ -339,7 +339,7 @@ impl SessionStore {
             Ok(removed)
         }
         .await;
-        lock.release().await;
+        release(lock).await;
         result
     }
 
@@ -363,7 +363,7 @@ impl SessionStore {
             Ok(removed)
         }
         .await;
-        lock.release().await;
+        release(lock).await;
         result
     }
 
@@ -448,49 +448,38 @@ impl SessionStore {
             .map_err(Into::into)
     }
 
+    /// The user's lock: serialises the logins, renewals and revocations of one openid.
+    fn user_lock(&self, openid: &str) -> Lock {
+        Lock::new(Arc::clone(&self.store), self.lock_key(openid), LOCK_TTL)
+            .wait(LOCK_WAIT)
+            .poll_interval(LOCK_RETRY)
+    }
+
     /// Takes the user's lock, waiting up to [`LOCK_WAIT`].
-    async fn lock(&self, openid: &str) -> Result<Lock<'_>, SessionError> {
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            if let Some(lock) = self.try_lock(openid).await? {
-                return Ok(lock);
-            }
-            if Instant::now() >= deadline {
-                return Err(SessionError::Busy);
-            }
-            tokio::time::sleep(LOCK_RETRY).await;
-        }
+    async fn lock(&self, openid: &str) -> Result<LockGuard, SessionError> {
+        self.user_lock(openid).acquire().await.map_err(lock_error)
     }
 
-    async fn try_lock(&self, openid: &str) -> Result<Option<Lock<'_>>, SessionError> {
-        let mut holder = [0u8; 16];
-        getrandom::fill(&mut holder).map_err(|_| SessionError::Random)?;
-        let key = self.lock_key(openid);
-        let acquired = self
-            .store
-            .set_if_absent(&key, Bytes::copy_from_slice(&holder), Some(LOCK_TTL))
-            .await?;
-        Ok(acquired.then_some(Lock {
-            store: &*self.store,
-            key,
-            holder,
-        }))
+    async fn try_lock(&self, openid: &str) -> Result<Option<LockGuard>, SessionError> {
+        self.user_lock(openid)
+            .try_acquire()
+            .await
+            .map_err(lock_error)
     }
 }
 
-/// The per-user lock, released by its holder only.
-struct Lock<'a> {
-    store: &'a dyn Store,
-    key: String,
-    holder: [u8; 16],
+fn lock_error(err: LockError) -> SessionError {
+    match err {
+        LockError::Store(err) => SessionError::Store(err),
+        LockError::Busy => SessionError::Busy,
+        LockError::Random => SessionError::Random,
+    }
 }
 
-impl Lock<'_> {
-    async fn release(self) {
-        // If this fails the lock expires on its own after LOCK_TTL.
-        if let Err(err) = self.store.delete_if_equals(&self.key, &self.holder).await {
-            tracing::warn!(%err, "session lock not released");
-        }
+/// Releases the user's lock; if that fails it expires on its own after [`LOCK_TTL`].
+async fn release(lock: LockGuard) {
+    if let Err(err) = lock.release().await {
+        tracing::warn!(%err, "session lock not released");
     }
 }
 

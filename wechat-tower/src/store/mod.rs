@@ -1,10 +1,12 @@
-//! Where shared state lives: access tokens, their refresh lock, and (later) sessions and pay
-//! notification records.
+//! Where shared state lives: access tokens and their refresh lock, Mini Program sessions, and
+//! the records that let a pay notification be handled once.
 //!
 //! A [`Store`] is a small async key-value interface with expiry and the three atomic operations a
-//! lock needs: acquire, holder-checked renewal and holder-checked release. [`MemoryStore`] is the embedded default for one process; `RedisStore` (feature
-//! `redis`) lets every process of a deployment share one store, so that they share one
-//! `access_token` instead of overwriting each other's (the 中控服务器 of WeChat's docs).
+//! lock needs: acquire, holder-checked renewal and holder-checked release; [`lock`] builds the
+//! one lock every part of the framework uses on them. [`MemoryStore`] is the embedded default for
+//! one process; `RedisStore` (feature `redis`) lets every process of a deployment share one
+//! store, so that they share one `access_token` instead of overwriting each other's (the
+//! 中控服务器 of WeChat's docs), and one set of sessions and pay records.
 //!
 //! ```
 //! use std::time::Duration;
@@ -22,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod lock;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;

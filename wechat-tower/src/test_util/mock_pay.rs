@@ -45,13 +45,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use wechat_core::pay::v3::{self, SigningKey};
 use wechat_core::pay::{PayMap, SignType, TradeState, refund};
 use wechat_core::secret::{ApiV3Key, PayKey};
+
+use super::loopback::{Server, read_body};
 
 /// The test key the mock signs v3 notifications with (generated for the shared vector suite).
 const PRIVATE_KEY_PEM: &str = include_str!("mock_pay_key.pem");
@@ -189,8 +191,6 @@ impl MockPayBuilder {
     ///
     /// When the address cannot be bound.
     pub async fn start(self) -> std::io::Result<MockPay> {
-        let listener = TcpListener::bind(self.addr).await?;
-        let addr = listener.local_addr()?;
         let signer = SigningKey::from_pkcs8_pem(PRIVATE_KEY_PEM)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let shared = Arc::new(Shared {
@@ -205,39 +205,29 @@ impl MockPayBuilder {
         });
         let server = {
             let shared = Arc::clone(&shared);
-            tokio::spawn(super::loopback::serve(listener, move |req| {
+            Server::start(self.addr, move |req| {
                 let shared = Arc::clone(&shared);
                 async move { handle(&shared, req).await }
-            }))
+            })
+            .await?
         };
-        Ok(MockPay {
-            addr,
-            shared,
-            server,
-        })
+        Ok(MockPay { shared, server })
     }
 }
 
 /// A mock of WeChat Pay on loopback. Stops when dropped. See the [module docs](self).
 pub struct MockPay {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl std::fmt::Debug for MockPay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockPay")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .field("appid", &self.shared.appid)
             .field("mch_id", &self.shared.mch_id)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for MockPay {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 
@@ -300,13 +290,13 @@ impl MockPay {
     /// Where it listens.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:<port>`: the pay client's `api_base`.
     #[must_use]
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// The app id it accepts.
@@ -850,10 +840,9 @@ async fn post(url: &str, headers: &[(&str, &str)], body: Bytes) -> std::io::Resu
 async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
+    let Some(body) = read_body(body, MAX_BODY).await else {
         return xml_response(StatusCode::PAYLOAD_TOO_LARGE, return_fail("body too large"));
     };
-    let body = body.to_bytes();
     {
         let mut state = shared.lock();
         *state.calls.entry(path.clone()).or_default() += 1;

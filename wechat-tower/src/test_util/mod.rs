@@ -17,9 +17,15 @@
 //! assert!(req.uri().query().unwrap().contains("msg_signature="));
 //! # Ok::<(), wechat_tower::core::Error>(())
 //! ```
+//!
+//! To test a bot, [`Simulator::send`] does a whole exchange in one call (push, call the service,
+//! collect the body, verify and decrypt the reply):
+//! `let reply = sim.send(&bot, "/wechat", &xml).await?;`.
 
 mod loopback;
 pub mod mock;
+#[cfg(feature = "pay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pay")))]
 pub mod mock_pay;
 
 use std::fmt::Write as _;
@@ -45,6 +51,11 @@ pub enum SimError {
     BadSignature,
     /// The reply does not decrypt for this app id.
     DecryptFailed,
+    /// [`Simulator::send`]: the service answered with another status than 200 (a rejection:
+    /// bad signature, replay, body too large, ...).
+    Status(http::StatusCode),
+    /// [`Simulator::send`]: the service or its response body failed.
+    Service(String),
 }
 
 impl std::fmt::Display for SimError {
@@ -54,6 +65,8 @@ impl std::fmt::Display for SimError {
             Self::MissingField(name) => write!(f, "encrypted reply without {name}"),
             Self::BadSignature => f.write_str("reply MsgSignature does not verify"),
             Self::DecryptFailed => f.write_str("reply does not decrypt for this app id"),
+            Self::Status(status) => write!(f, "the service answered {status}"),
+            Self::Service(reason) => write!(f, "the service failed: {reason}"),
         }
     }
 }
@@ -178,6 +191,63 @@ impl Simulator {
             body
         };
         build(Method::POST, &uri, Bytes::from(body), self.json)
+    }
+
+    /// One exchange in one call, as axum users test with `oneshot`: [`Simulator::push`] of `xml`
+    /// to `path`, the service called once (a clone of it), the body collected and read with
+    /// [`Simulator::read_reply`]. Returns the reply as WeChat reads it (`success`, or the reply
+    /// XML, decrypted in safe mode).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use tower::{Layer, service_fn};
+    /// use wechat_tower::test_util::{Simulator, messages};
+    /// use wechat_tower::{Message, Reply, WechatConfig, WechatLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let echo = service_fn(|msg: Message| async move {
+    ///     Ok::<_, Infallible>(match msg {
+    ///         Message::Text(text) => Reply::text(text.content),
+    ///         _ => Reply::Success,
+    ///     })
+    /// });
+    /// let bot = WechatLayer::new(WechatConfig::plaintext("token")).layer(echo);
+    /// let wechat = Simulator::plaintext("token");
+    /// let reply = wechat.send(&bot, "/wechat", &messages::text("gh_account", "oUser", "hi", 1)).await?;
+    /// assert!(reply.contains("<Content><![CDATA[hi]]></Content>"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Status`] when the service answers another status than 200 (test rejections
+    /// with [`Simulator::push`] and `oneshot`), [`SimError::Service`] when the service or the
+    /// body fails, and the errors of [`Simulator::read_reply`].
+    pub async fn send<S, B>(&self, service: &S, path: &str, xml: &str) -> Result<String, SimError>
+    where
+        S: tower_service::Service<Request<Full<Bytes>>, Response = http::Response<B>> + Clone,
+        S::Error: Into<tower::BoxError>,
+        B: http_body::Body,
+        B::Error: Into<tower::BoxError>,
+    {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+
+        let res = service
+            .clone()
+            .oneshot(self.push(path, xml))
+            .await
+            .map_err(|e| SimError::Service(e.into().to_string()))?;
+        if res.status() != http::StatusCode::OK {
+            return Err(SimError::Status(res.status()));
+        }
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| SimError::Service(e.into().to_string()))?
+            .to_bytes();
+        self.read_reply(&body)
     }
 
     /// Reads a reply body as WeChat does: `success` and plaintext replies as they are; in safe
@@ -420,6 +490,61 @@ mod tests {
             let msg = Message::from_xml(&xml).unwrap();
             assert!(!matches!(msg, Message::Unknown(_)), "{xml}");
         }
+    }
+
+    fn echo_bot(
+        config: crate::WechatConfig,
+    ) -> impl tower_service::Service<
+        Request<Full<Bytes>>,
+        Response = http::Response<Full<Bytes>>,
+        Error = std::convert::Infallible,
+    > + Clone {
+        use tower::Layer as _;
+        let echo = tower::service_fn(|msg: wechat_core::Message| async move {
+            Ok::<_, std::convert::Infallible>(match msg {
+                wechat_core::Message::Text(t) => wechat_core::Reply::text(t.content),
+                _ => wechat_core::Reply::Success,
+            })
+        });
+        crate::WechatLayer::new(config).layer(echo)
+    }
+
+    #[tokio::test]
+    async fn send_is_one_exchange_in_plaintext_and_safe_mode() {
+        const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let text = messages::text("gh", "oUser", "hi", 1);
+        let plain = echo_bot(crate::WechatConfig::plaintext("t"));
+        let reply = Simulator::plaintext("t")
+            .send(&plain, "/wechat", &text)
+            .await
+            .unwrap();
+        assert!(
+            reply.contains("<Content><![CDATA[hi]]></Content>"),
+            "{reply}"
+        );
+
+        let safe = echo_bot(crate::WechatConfig::safe("t", KEY, "wx1").unwrap());
+        let sim = Simulator::safe("t", KEY, "wx1").unwrap();
+        let reply = sim.send(&safe, "/wechat", &text).await.unwrap();
+        assert!(
+            reply.contains("<Content><![CDATA[hi]]></Content>"),
+            "{reply}"
+        );
+        let quiet = messages::event("gh", "oUser", "unsubscribe", None);
+        assert_eq!(sim.send(&safe, "/wechat", &quiet).await.unwrap(), "success");
+    }
+
+    #[tokio::test]
+    async fn send_reports_a_rejection_by_its_status() {
+        let bot = echo_bot(crate::WechatConfig::plaintext("right"));
+        let err = Simulator::plaintext("wrong")
+            .send(&bot, "/wechat", &messages::text("gh", "oUser", "hi", 1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SimError::Status(status) if status.is_client_error()),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -1,12 +1,12 @@
 use wechat_tower::message::TextMessage;
-use wechat_tower::{Context, wechat_handler};
+use wechat_tower::{MessageContext, wechat_handler};
 
 #[derive(Clone)]
 struct AppState;
 
 // The state is extracted as `State<AppState>`, not as `AppState`.
 #[wechat_handler(msg = "text")]
-async fn echo(msg: TextMessage, _: Context, _app: AppState) -> String {
+async fn echo(msg: TextMessage, _: MessageContext, _app: AppState) -> String {
     msg.content
 }
 

@@ -1,18 +1,18 @@
 use wechat_tower::message::TextMessage;
-use wechat_tower::{Context, wechat_handler};
+use wechat_tower::{MessageContext, wechat_handler};
 
 #[wechat_handler(msg = "text")]
 async fn chatty(
     _: TextMessage,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
-    _: Context,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
+    _: MessageContext,
 ) {
 }
 

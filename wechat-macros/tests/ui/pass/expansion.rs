@@ -7,16 +7,16 @@
 
 use tower::ServiceExt;
 use wechat_tower::message::TextMessage;
-use wechat_tower::{Context, Message, MountHandler, Reply, Router};
+use wechat_tower::{Message, MessageContext, MountHandler, Reply, Router};
 
 /// Handlers in a module of their own.
 pub mod bot {
     use wechat_tower::message::TextMessage;
-    use wechat_tower::{Context, wechat_handler};
+    use wechat_tower::{MessageContext, wechat_handler};
 
     /// Says it back, naming the sender.
     #[wechat_handler(msg = "text")]
-    pub async fn echo(msg: TextMessage, ctx: Context) -> String {
+    pub async fn echo(msg: TextMessage, ctx: MessageContext) -> String {
         format!("{} said {}", ctx.open_id(), msg.content)
     }
 
@@ -105,7 +105,7 @@ fn main() {
         let Message::Text(msg) = text("hi") else {
             unreachable!()
         };
-        let ctx = Context::new(msg.header.clone());
+        let ctx = MessageContext::new(msg.header.clone());
         assert_eq!(bot::echo::call(msg, ctx).await, "oUser said hi");
         let msg: TextMessage = match text("help") {
             Message::Text(m) => m,

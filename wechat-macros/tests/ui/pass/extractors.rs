@@ -1,4 +1,4 @@
-//! Extractors after the message: `Context`, `OpenId`, `State<T>` (the state itself or a part of
+//! Extractors after the message: `MessageContext`, `OpenId`, `State<T>` (the state itself or a part of
 //! it through `FromRef`), patterns, eight of them, an extractor of one's own generic over the
 //! state, and one for a single state with `state = T`.
 
@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use tower::ServiceExt;
 use wechat_tower::message::{ClickEvent, TextMessage};
 use wechat_tower::{
-    Context, FromContext, FromRef, Message, OpenId, Reply, Router, State, wechat_handler,
+    FromContext, FromRef, Message, MessageContext, OpenId, Reply, Router, State, wechat_handler,
 };
 
 #[derive(Clone)]
@@ -31,7 +31,7 @@ struct Account(String);
 impl<S> FromContext<S> for Account {
     type Rejection = Infallible;
 
-    fn from_context(ctx: &Context, _: &S) -> Result<Self, Infallible> {
+    fn from_context(ctx: &MessageContext, _: &S) -> Result<Self, Infallible> {
         Ok(Self(ctx.account().to_owned()))
     }
 }
@@ -42,7 +42,7 @@ struct Count(u32);
 impl FromContext<AppState> for Count {
     type Rejection = Infallible;
 
-    fn from_context(_: &Context, app: &AppState) -> Result<Self, Infallible> {
+    fn from_context(_: &MessageContext, app: &AppState) -> Result<Self, Infallible> {
         Ok(Self(app.count))
     }
 }
@@ -50,7 +50,7 @@ impl FromContext<AppState> for Count {
 #[wechat_handler(msg = "text")]
 async fn greet(
     msg: TextMessage,
-    ctx: Context,
+    ctx: MessageContext,
     OpenId(open_id): OpenId,
     State(app): State<AppState>,
     State(Greeting(greeting)): State<Greeting>,
@@ -72,13 +72,13 @@ async fn count(_: ClickEvent, Count(n): Count, _: State<Greeting>) -> String {
 #[wechat_handler(fallback)]
 async fn eight(
     _: Message,
-    _: Context,
+    _: MessageContext,
     _: OpenId,
-    _: Context,
+    _: MessageContext,
     _: OpenId,
-    _: Context,
+    _: MessageContext,
     _: OpenId,
-    _: Context,
+    _: MessageContext,
     OpenId(last): OpenId,
 ) -> String {
     last

@@ -399,10 +399,10 @@ impl MenuApi<'_> {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Decode`] when `json` is not JSON; WeChat's errors.
+    /// [`ClientError::Request`] when `json` is not JSON (nothing is sent); WeChat's errors.
     pub async fn create_json(&self, json: &str) -> Result<Value, ClientError> {
         let menu: Value = serde_json::from_str(json)
-            .map_err(|e| ClientError::Decode(format!("menu JSON: {e}")))?;
+            .map_err(|e| ClientError::Request(format!("menu JSON: {e}")))?;
         self.client
             .post_json("/cgi-bin/menu/create", &[], &menu)
             .await

@@ -3,43 +3,23 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// `MsgType`s wechat-core parses into a typed variant (WeChat spells them in lower case).
-const MSG_TYPES: &[&str] = &[
-    "text",
-    "image",
-    "voice",
-    "video",
-    "shortvideo",
-    "location",
-    "link",
-    "file",
-    "miniprogrampage",
-    "event",
-];
+/// `MSG_TYPES` and `EVENTS`, from wechat-core's table of kinds.
+macro_rules! known_kinds {
+    (
+        messages { $(($msg:literal, $($_m:ident),*),)* }
+        events { $(($event:literal, $_v:ident, $_t:ident, $_c:ident, $keyed:ident),)* }
+    ) => {
+        /// `MsgType`s wechat-core parses into a typed variant (WeChat spells them in lower
+        /// case), and `event`.
+        const MSG_TYPES: &[&str] = &[$($msg,)* "event"];
 
-/// `Event`s wechat-core parses into a typed variant, in WeChat's spelling, and whether WeChat
-/// sends them with an `EventKey`.
-const EVENTS: &[(&str, bool)] = &[
-    ("subscribe", true),
-    ("unsubscribe", false),
-    ("SCAN", true),
-    ("LOCATION", false),
-    ("CLICK", true),
-    ("VIEW", true),
-    ("scancode_push", true),
-    ("scancode_waitmsg", true),
-    ("pic_sysphoto", true),
-    ("pic_photo_or_album", true),
-    ("pic_weixin", true),
-    ("location_select", true),
-    ("view_miniprogram", true),
-    ("TEMPLATESENDJOBFINISH", false),
-    ("MASSSENDJOBFINISH", false),
-    ("subscribe_msg_popup_event", false),
-    ("subscribe_msg_change_event", false),
-    ("subscribe_msg_sent_event", false),
-    ("user_enter_tempsession", false),
-];
+        /// `Event`s wechat-core parses into a typed variant, in WeChat's spelling, and whether
+        /// WeChat sends them with an `EventKey`.
+        const EVENTS: &[(&str, bool)] = &[$(($event, wechat_core::__kind_keyed!($keyed)),)*];
+    };
+}
+
+wechat_core::__for_each_kind!(known_kinds);
 
 /// Whether wechat-core parses `MsgType` `name` into a typed variant.
 pub(crate) fn is_known_msg_type(name: &str) -> bool {
@@ -86,9 +66,10 @@ fn canonical_event(name: &str) -> Cow<'static, str> {
 /// | event | [`event_key`](Self::event_key), then [`event`](Self::event), then [`msg("event")`](Self::msg) (any event), then the fallback |
 /// | other | [`msg`](Self::msg) of its type, then the fallback |
 ///
-/// Most handlers are mounted by [`Router::on`](crate::router::Router::on) and friends, which
-/// build the route; [`Router::route`](crate::router::Router::route) takes one explicitly (and is
-/// what generated code uses).
+/// Most handlers are mounted by [`Router::handler`](crate::router::Router::handler), which takes
+/// the route from the handler's attribute or first argument;
+/// [`Router::route`](crate::router::Router::route) takes one explicitly, for the routes a type
+/// cannot name (an `EventKey`, a keyword, a prefix).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Route(pub(crate) Kind);
 

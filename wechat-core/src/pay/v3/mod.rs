@@ -1,0 +1,72 @@
+//! WeChat Pay APIv3 notifications (JSON, AES-256-GCM, RSA-SHA256), which new merchants get.
+//!
+//! A v3 notification is a JSON body with four headers. Reading one takes three checks, in this
+//! order ([`parse_notification`] does all three):
+//!
+//! 1. `Wechatpay-Timestamp` within a window around `now` (5 minutes), so that a captured
+//!    notification cannot be replayed later;
+//! 2. `Wechatpay-Signature`: RSASSA-PKCS1-v1_5 with SHA-256 over
+//!    `timestamp\nnonce\nbody\n`, by the key `Wechatpay-Serial` names: a platform certificate
+//!    (平台证书, serial in hex) or the WeChat Pay public key (微信支付公钥, id `PUB_KEY_ID_…`,
+//!    which merchants registered since 2024 get instead of platform certificates). A
+//!    [`Verifier`] holds both kinds;
+//! 3. the `resource`: AEAD_AES_256_GCM with the APIv3 key (32 bytes), its `nonce` and
+//!    `associated_data`.
+//!
+//! WeChat's own public AEAD samples (wechatpay-go's tests) use 16-byte keys, i.e. AES-128-GCM,
+//! which APIv3 never uses: such keys are refused with [`PayErrorKind::InvalidKey`] rather than
+//! silently switching to AES-128.
+//!
+//! [`PayErrorKind::InvalidKey`]: crate::pay::PayErrorKind::InvalidKey
+//!
+//! ```
+//! use wechat_core::pay::v3::{self, NotifyHeaders, SigningKey, Verifier};
+//! use wechat_core::secret::ApiV3Key;
+//!
+//! # let private_pem = include_str!("../../../tests/vectors/pay_v3_test_key.pem");
+//! # let public_pem = include_str!("../../../tests/vectors/pay_v3_test_pub.pem");
+//! let api_v3_key = ApiV3Key::new("0123456789abcdefghijABCDEFGHIJ01");
+//! let mut verifier = Verifier::new();
+//! verifier.add_public_key_pem("PUB_KEY_ID_0114232134912410000000000000", public_pem)?;
+//!
+//! // WeChat Pay's side (what the mock pay server of wechat-tower does): encrypt, sign, send.
+//! let wechat = SigningKey::from_pkcs8_pem(private_pem)?;
+//! let resource = r#"{"mchid":"1230000109","appid":"wx1","out_trade_no":"no-1","transaction_id":"4200001","trade_type":"JSAPI","trade_state":"SUCCESS","amount":{"total":100}}"#;
+//! let body = v3::notification_body(&api_v3_key, "EV-1", "TRANSACTION.SUCCESS", "transaction", "fdasflkja484", resource)?;
+//! let signature = wechat.sign(&v3::notify_message("1700000000", "n0nce", body.as_bytes()));
+//! let headers = NotifyHeaders {
+//!     timestamp: "1700000000",
+//!     nonce: "n0nce",
+//!     signature: &signature,
+//!     serial: "PUB_KEY_ID_0114232134912410000000000000",
+//! };
+//!
+//! // Our side.
+//! let verified = v3::parse_notification(&headers, body.as_bytes(), &verifier, &api_v3_key, 1700000030, 300)?;
+//! assert_eq!(verified.notification.event_type, "TRANSACTION.SUCCESS");
+//! let transaction = verified.transaction()?;
+//! assert_eq!(transaction.amount.total, 100);
+//!
+//! // Five minutes later it is a replay.
+//! assert!(v3::parse_notification(&headers, body.as_bytes(), &verifier, &api_v3_key, 1700000301, 300).is_err());
+//! # Ok::<(), wechat_core::pay::PayError>(())
+//! ```
+//!
+//! The module is split by concern: `aead` (the resource's AES-256-GCM), `rsa` (keys, signing,
+//! verification), `messages` (the notification envelope, its headers and the signed messages)
+//! and `resources` (typed payments and refunds); everything is re-exported here.
+
+mod aead;
+mod messages;
+mod resources;
+mod rsa;
+
+pub use self::aead::{
+    AEAD_AES_256_GCM, API_V3_KEY_LEN, NONCE_LEN, decrypt_resource, encrypt_resource,
+};
+pub use self::messages::{
+    Notification, NotifyHeaders, Resource, VerifiedNotification, authorization, notification_body,
+    notify_message, parse_notification, pay_sign_message, request_message,
+};
+pub use self::resources::{Amount, Payer, Refund, RefundAmount, Transaction};
+pub use self::rsa::{PUBLIC_KEY_ID_PREFIX, SigningKey, Verifier};
