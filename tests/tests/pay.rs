@@ -134,7 +134,7 @@ async fn start_shop(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = Settings::new(
-        mock.appid(),
+        mock.app_id(),
         mock.mch_id(),
         mock.key(),
         &mock.base_url(),
@@ -185,7 +185,7 @@ async fn a_paid_order_is_marked_once_with_pay_params_signed_like_the_order() {
 
     // Pay parameters: the prepay id, signed with the order's sign type.
     let p = &created["pay_params"];
-    assert_eq!(p["appId"], mock.appid());
+    assert_eq!(p["appId"], mock.app_id());
     assert_eq!(p["package"], format!("prepay_id={}", order.prepay_id));
     assert_eq!(p["signType"], "HMAC-SHA256");
     let params: Vec<(&str, &str)> = ["appId", "timeStamp", "nonceStr", "package", "signType"]
@@ -372,7 +372,7 @@ async fn the_pay_client_queries_and_closes_orders() {
         .await
         .unwrap();
     let config =
-        PayConfig::new(mock.appid(), mock.mch_id(), mock.key()).sign_type(SignType::HmacSha256);
+        PayConfig::new(mock.app_id(), mock.mch_id(), mock.key()).sign_type(SignType::HmacSha256);
     let client = PayClient::builder(config)
         .api_base(mock.base_url())
         .notify_url("https://shop.example/pay/notify")
@@ -435,7 +435,7 @@ async fn the_pay_client_queries_and_closes_orders() {
     );
 
     // A client with the wrong key: the mock refuses the sign (return_code FAIL).
-    let wrong = PayClient::builder(PayConfig::new(mock.appid(), mock.mch_id(), "wrong-key"))
+    let wrong = PayClient::builder(PayConfig::new(mock.app_id(), mock.mch_id(), "wrong-key"))
         .api_base(mock.base_url())
         .build()
         .unwrap();
@@ -451,7 +451,7 @@ async fn the_pay_client_queries_and_closes_orders() {
 async fn a_refund_notify_decrypts_and_runs_once() {
     let mock = MockPay::start().await.unwrap();
     let refunds: Arc<Mutex<Vec<Refunded>>> = Arc::default();
-    let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key());
+    let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key());
     let notify = PayNotify::with_state(config, Arc::clone(&refunds))
         .handler(
             |refund: Refunded,
@@ -494,7 +494,7 @@ async fn refund_notify_url(
     handled: &Arc<AtomicUsize>,
 ) -> String {
     let clock = Arc::clone(now);
-    let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key())
+    let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key())
         .clock(move || clock.load(Ordering::SeqCst));
     let notify = PayNotify::with_state(config, Arc::clone(handled))
         .handler(
@@ -574,7 +574,7 @@ async fn issue16_our_appid_and_mch_id_around_another_merchants_req_info_is_refus
     let xml = other
         .refund_notify_xml("theirs-1", "R-1", 1000)
         .unwrap()
-        .replace(other.appid(), mock.appid())
+        .replace(other.app_id(), mock.app_id())
         .replace(other.mch_id(), mock.mch_id());
     assert!(xml.contains(mock.mch_id()));
     let answer = mock.send_raw(&url, &[], xml).await.unwrap();

@@ -358,7 +358,7 @@ proptest! {
         // The fresh-random variant round trips too.
         prop_assert_eq!(crypt.decrypt(&crypt.encrypt(&plaintext)).unwrap(), plaintext.clone());
         // Ciphertext length: random(16) + len(4) + msg + appid, padded to 32-byte blocks.
-        let payload = 16 + 4 + plaintext.len() + crypt.appid().len();
+        let payload = 16 + 4 + plaintext.len() + crypt.app_id().len();
         let padded = (payload / 32 + 1) * 32;
         prop_assert_eq!(encrypt.len(), padded.div_ceil(3) * 4);
         prop_assert_eq!(b64(&unb64(&encrypt)), encrypt);

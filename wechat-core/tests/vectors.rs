@@ -384,7 +384,7 @@ fn check_decrypt_vector(v: &DecryptVector) -> Result<(), String> {
         "MsgCrypt::new",
         MsgCrypt::new(&v.token, &v.encoding_aes_key, &v.receive_id),
     )?;
-    ensure_eq!("appid", crypt.appid(), v.expected.receive_id);
+    ensure_eq!("appid", crypt.app_id(), v.expected.receive_id);
     ensure_eq!(
         "signature(timestamp, nonce, encrypt)",
         crypt.signature(&v.timestamp, &v.nonce, &v.encrypt),

@@ -183,8 +183,8 @@ impl WechatConfig {
 
     /// The app id, in compatible and safe mode.
     #[must_use]
-    pub fn appid(&self) -> Option<&str> {
-        self.crypt.as_deref().map(MsgCrypt::appid)
+    pub fn app_id(&self) -> Option<&str> {
+        self.crypt.as_deref().map(MsgCrypt::app_id)
     }
 
     pub(crate) fn now(&self) -> u64 {

@@ -92,7 +92,7 @@ fn check_merchant(payment: &Paid, config: &PayConfig) -> Result<(), MarkError> {
         Paid::V3(t) => (t.appid.as_str(), t.mchid.as_str()),
         _ => return Err(MarkError::OtherMerchant),
     };
-    if appid == config.appid() && mch_id == config.mch_id() {
+    if appid == config.app_id() && mch_id == config.mch_id() {
         Ok(())
     } else {
         Err(MarkError::OtherMerchant)

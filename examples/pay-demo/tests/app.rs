@@ -47,7 +47,7 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: String) -> (u1
 
 fn settings(mock: &MockPay) -> Settings {
     Settings::new(
-        mock.appid(),
+        mock.app_id(),
         mock.mch_id(),
         mock.key(),
         &mock.base_url(),

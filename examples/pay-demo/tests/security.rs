@@ -56,7 +56,7 @@ struct Shop {
 impl Shop {
     async fn start(mock: &MockPay) -> Self {
         let settings = Settings::new(
-            mock.appid(),
+            mock.app_id(),
             mock.mch_id(),
             mock.key(),
             &mock.base_url(),

@@ -82,7 +82,7 @@ impl MsgCrypt {
 
     /// The app id (receive id) this codec checks and writes.
     #[must_use]
-    pub fn appid(&self) -> &str {
+    pub fn app_id(&self) -> &str {
         &self.appid
     }
 

@@ -40,7 +40,7 @@
 //! let prepay = UnifiedOrderResponse::from_map(answer)?;
 //!
 //! // 3. The page opens the pay sheet with these (same sign type as the order).
-//! let params = JsapiPayParams::new(merchant.appid(), &prepay.prepay_id, merchant.key(),
+//! let params = JsapiPayParams::new(merchant.app_id(), &prepay.prepay_id, merchant.key(),
 //!     merchant.sign_type(), 1700000000, &pay::nonce_str());
 //! assert_eq!(params.sign_type, "HMAC-SHA256");
 //!
@@ -52,7 +52,7 @@
 //! # n.sign(merchant.key(), SignType::HmacSha256);
 //! # let body = n.to_xml()?;
 //! let paid = PayNotification::parse(body.as_bytes(), merchant.key(), merchant.sign_type())?;
-//! paid.check_merchant(merchant.appid(), merchant.mch_id())?;
+//! paid.check_merchant(merchant.app_id(), merchant.mch_id())?;
 //! assert_eq!(paid.total_fee, 1200);
 //! let answer_to_wechat = pay::notify_answer(true, "OK");
 //! # let _ = answer_to_wechat;
@@ -119,7 +119,7 @@ impl Merchant {
 
     /// The app id (`appid`).
     #[must_use]
-    pub fn appid(&self) -> &str {
+    pub fn app_id(&self) -> &str {
         &self.appid
     }
 

@@ -52,7 +52,7 @@ mod error;
 mod stack;
 pub mod token;
 pub mod transport;
-mod wechat_client;
+pub(crate) mod wechat_client;
 
 pub use api::jssdk::JsSdkApi;
 pub use api::media::{MediaApi, MediaFile, MediaType, UploadedMedia};

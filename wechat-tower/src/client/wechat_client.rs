@@ -39,13 +39,52 @@ pub enum TokenKind {
     Normal,
 }
 
-/// A client configuration that cannot work, named in the message.
+/// Why a client ([`WechatClient`], or the pay client) cannot be built: one typed error for
+/// every client builder of the crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildError(String);
+#[non_exhaustive]
+pub enum BuildError {
+    /// The app id is empty.
+    EmptyAppId,
+    /// A base URL setting is not an absolute `http(s)://` URL without a query.
+    InvalidBase {
+        /// The setting (`api_base`, `open_base`).
+        setting: &'static str,
+        /// The value given.
+        base: String,
+    },
+    /// A base URL is plain `http://` on a host other than loopback: secrets and tokens would
+    /// travel unencrypted (allowed only through the builder's explicit opt-in, where it has one).
+    PlainHttp {
+        /// The setting (`api_base`, `open_base`).
+        setting: &'static str,
+        /// The value given.
+        base: String,
+    },
+    /// No transport was given and feature `client` (the default HTTPS transport) is off.
+    NoTransport,
+    /// The default HTTPS transport could not be set up.
+    Transport(String),
+}
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::EmptyAppId => f.write_str("app id is empty"),
+            Self::InvalidBase { setting, base } => write!(
+                f,
+                "{setting} `{base}` must be an absolute http:// or https:// URL without a query"
+            ),
+            Self::PlainHttp { setting, base } => write!(
+                f,
+                "{setting} `{base}` is plain http:// on a host other than loopback: secrets and \
+                 tokens would travel unencrypted; use https://"
+            ),
+            Self::NoTransport => f.write_str(
+                "no transport: enable feature `client` of wechat-tower or give the builder one",
+            ),
+            Self::Transport(err) => write!(f, "default HTTPS transport: {err}"),
+        }
     }
 }
 
@@ -431,7 +470,7 @@ impl WechatClientBuilder {
     /// empty, or when no transport was given and feature `client` is off.
     pub fn build(self) -> Result<WechatClient, BuildError> {
         if self.app_id.is_empty() {
-            return Err(BuildError("app id is empty".into()));
+            return Err(BuildError::EmptyAppId);
         }
         let api_base = check_base("api_base", &self.api_base, self.plain_http)?;
         let open_base = check_base("open_base", &self.open_base, self.plain_http)?;
@@ -496,27 +535,31 @@ impl WechatClientBuilder {
 }
 
 #[cfg(feature = "client")]
-fn default_transport() -> Result<Transport, BuildError> {
-    Transport::https().map_err(|e| BuildError(format!("default HTTPS transport: {e}")))
+pub(crate) fn default_transport() -> Result<Transport, BuildError> {
+    Transport::https().map_err(|e| BuildError::Transport(e.to_string()))
 }
 
 #[cfg(not(feature = "client"))]
-fn default_transport() -> Result<Transport, BuildError> {
-    Err(BuildError(
-        "no transport: enable feature `client` of wechat-tower or set `transport`".into(),
-    ))
+pub(crate) fn default_transport() -> Result<Transport, BuildError> {
+    Err(BuildError::NoTransport)
 }
 
-fn check_base(setting: &str, base: &str, plain_http: bool) -> Result<String, BuildError> {
+/// Checks a base URL setting: absolute `http(s)://` without a query, and `http://` only on
+/// loopback unless `plain_http`. Returns it without trailing slashes.
+pub(crate) fn check_base(
+    setting: &'static str,
+    base: &str,
+    plain_http: bool,
+) -> Result<String, BuildError> {
     let trimmed = base.trim_end_matches('/');
-    let uri: http::Uri = trimmed
-        .parse()
-        .map_err(|e| BuildError(format!("{setting} `{base}` is not a URL: {e}")))?;
+    let invalid = || BuildError::InvalidBase {
+        setting,
+        base: base.to_owned(),
+    };
+    let uri: http::Uri = trimmed.parse().map_err(|_| invalid())?;
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
     if !scheme_ok || uri.authority().is_none() || uri.query().is_some() {
-        return Err(BuildError(format!(
-            "{setting} `{base}` must be an absolute http:// or https:// URL without a query"
-        )));
+        return Err(invalid());
     }
     let host = uri.host().unwrap_or_default();
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -526,10 +569,10 @@ fn check_base(setting: &str, base: &str, plain_http: bool) -> Result<String, Bui
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
     if uri.scheme_str() == Some("http") && !loopback && !plain_http {
-        return Err(BuildError(format!(
-            "{setting} `{base}` is plain http:// on a host other than loopback: the AppSecret and \
-             tokens would travel unencrypted; use https:// or set `allow_plain_http(true)`"
-        )));
+        return Err(BuildError::PlainHttp {
+            setting,
+            base: base.to_owned(),
+        });
     }
     Ok(trimmed.to_owned())
 }

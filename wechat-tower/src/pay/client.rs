@@ -15,7 +15,8 @@ use wechat_core::pay::{
 
 use super::config::PayConfig;
 use crate::body::BoxError;
-use crate::client::Transport;
+use crate::client::wechat_client::{check_base, default_transport};
+use crate::client::{BuildError, Transport};
 
 /// The default base URL of the pay API.
 pub const DEFAULT_PAY_API_BASE: &str = pay::DEFAULT_API_BASE;
@@ -90,7 +91,7 @@ impl From<PayError> for PayClientError {
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mock = MockPay::start().await?;
-/// let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key());
+/// let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key());
 /// let client = PayClient::builder(config).api_base(mock.base_url()).build()?;
 ///
 /// let order = UnifiedOrder::new(TradeType::Jsapi, "Noodles", "no-1", 1200)
@@ -126,18 +127,6 @@ impl std::fmt::Debug for PayClient {
             .finish_non_exhaustive()
     }
 }
-
-/// A client configuration that cannot work, named in the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayBuildError(String);
-
-impl std::fmt::Display for PayBuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PayBuildError {}
 
 /// How to build a [`PayClient`]. See [`PayClient::builder`].
 #[must_use]
@@ -245,7 +234,7 @@ impl PayClient {
     pub fn jsapi_params(&self, prepay_id: &str) -> JsapiPayParams {
         let config = &self.inner.config;
         JsapiPayParams::new(
-            config.appid(),
+            config.app_id(),
             prepay_id,
             config.key(),
             config.sign_type_of_orders(),
@@ -341,25 +330,8 @@ impl PayClientBuilder {
     /// When the API base is not an `http(s)://` URL, when it is plain `http://` on a host other
     /// than loopback (the requests carry the signed order; the answers, the prepay ids), or when
     /// no transport is given and feature `client` is off.
-    pub fn build(self) -> Result<PayClient, PayBuildError> {
-        let base = &self.api_base;
-        if let Some(rest) = base.strip_prefix("http://") {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = if authority.starts_with('[') {
-                authority.split_inclusive(']').next().unwrap_or("")
-            } else {
-                authority.split(':').next().unwrap_or("")
-            };
-            if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-                return Err(PayBuildError(format!(
-                    "api_base {base}: plain http:// is only allowed on loopback (a mock server)"
-                )));
-            }
-        } else if !base.starts_with("https://") {
-            return Err(PayBuildError(format!(
-                "api_base {base}: expected an https:// URL"
-            )));
-        }
+    pub fn build(self) -> Result<PayClient, BuildError> {
+        check_base("api_base", &self.api_base, false)?;
         let transport = match self.transport {
             Some(t) => t,
             None => default_transport()?,
@@ -374,18 +346,6 @@ impl PayClientBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "client")]
-fn default_transport() -> Result<Transport, PayBuildError> {
-    Transport::https().map_err(|e| PayBuildError(format!("cannot build the HTTPS transport: {e}")))
-}
-
-#[cfg(not(feature = "client"))]
-fn default_transport() -> Result<Transport, PayBuildError> {
-    Err(PayBuildError(
-        "no transport: give PayClientBuilder::transport one, or enable feature `client`".into(),
-    ))
 }
 
 #[cfg(test)]
@@ -416,9 +376,24 @@ mod tests {
         assert!(build("http://localhost:1234/").is_ok());
         assert!(build("https://api.mch.weixin.qq.com").is_ok());
         assert!(build("http://[::1]:80").is_ok());
-        assert!(build("http://api.mch.weixin.qq.com").is_err());
-        assert!(build("http://127.0.0.1.example.com").is_err());
-        assert!(build("ftp://x").is_err());
+        // One typed error for every client builder, naming the setting and the value.
+        let plain = |base: &str| BuildError::PlainHttp {
+            setting: "api_base",
+            base: base.to_owned(),
+        };
+        for base in [
+            "http://api.mch.weixin.qq.com",
+            "http://127.0.0.1.example.com",
+        ] {
+            assert_eq!(build(base).unwrap_err(), plain(base));
+        }
+        assert_eq!(
+            build("ftp://x").unwrap_err(),
+            BuildError::InvalidBase {
+                setting: "api_base",
+                base: "ftp://x".to_owned()
+            }
+        );
     }
 
     #[tokio::test]

@@ -184,8 +184,8 @@ impl PayConfig {
 
     /// The app id.
     #[must_use]
-    pub fn appid(&self) -> &str {
-        self.merchant.appid()
+    pub fn app_id(&self) -> &str {
+        self.merchant.app_id()
     }
 
     /// The merchant id (`mch_id`, 商户号).

@@ -81,8 +81,7 @@ mod notify;
 mod once;
 
 pub use client::{
-    DEFAULT_PAY_API_BASE, DEFAULT_PAY_TIMEOUT, PayBuildError, PayClient, PayClientBuilder,
-    PayClientError,
+    DEFAULT_PAY_API_BASE, DEFAULT_PAY_TIMEOUT, PayClient, PayClientBuilder, PayClientError,
 };
 pub use config::{DEFAULT_CLAIM_TTL, DEFAULT_DUPLICATE_WAIT, DEFAULT_RECORD_TTL, PayConfig};
 pub use handler::{

@@ -298,7 +298,7 @@ impl Inner {
             let n = RefundNotification::parse(body, config.key()).map_err(|e| Refusal::of(&e))?;
             // The outer appid/mch_id are unsigned: a consistency check, not authentication
             // (that is the key, which req_info decrypted under).
-            n.check_merchant(config.appid(), config.mch_id())
+            n.check_merchant(config.app_id(), config.mch_id())
                 .map_err(|e| Refusal::of(&e))?;
             // req_info has no timestamp: refuse one older than its record could be.
             n.check_fresh(
@@ -312,7 +312,7 @@ impl Inner {
         } else {
             let n = PayNotification::parse(body, config.key(), config.sign_type_of_orders())
                 .map_err(|e| Refusal::of(&e))?;
-            n.check_merchant(config.appid(), config.mch_id())
+            n.check_merchant(config.app_id(), config.mch_id())
                 .map_err(|e| Refusal::of(&e))?;
             let id = n.transaction_id.clone();
             (Notification::Paid(Paid::V2(n)), id)
@@ -352,7 +352,7 @@ impl Inner {
         let event_id = Some(verified.notification.id.clone());
         if verified.is_transaction() {
             let t = verified.transaction().map_err(|e| Refusal::of(&e))?;
-            if t.appid != config.appid() {
+            if t.appid != config.app_id() {
                 return Err(Refusal::of(&PayErrorKind::AppIdMismatch.into()));
             }
             if t.mchid != config.mch_id() {
@@ -525,7 +525,7 @@ mod tests {
     }
 
     fn config(mock: &MockPay) -> PayConfig {
-        PayConfig::new(mock.appid(), mock.mch_id(), mock.key())
+        PayConfig::new(mock.app_id(), mock.mch_id(), mock.key())
             .sign_type(mock.sign_type())
             .api_v3_key(mock.api_v3_key())
             .wechatpay_public_key(mock.public_key_id(), mock.public_key_pem())
@@ -767,7 +767,7 @@ mod tests {
         format!(
             "<xml><return_code>SUCCESS</return_code><appid>{}</appid><mch_id>{}</mch_id>\
              <nonce_str>n</nonce_str><req_info>{}</req_info></xml>",
-            mock.appid(),
+            mock.app_id(),
             mock.mch_id(),
             wechat_core::pay::refund::encrypt_req_info(&info, &key)
         )
@@ -863,7 +863,7 @@ mod tests {
     async fn v3_without_keys_is_a_configuration_error() {
         let mock = MockPay::start().await.unwrap();
         let svc = PayNotify::with_state(
-            PayConfig::new(mock.appid(), mock.mch_id(), mock.key()),
+            PayConfig::new(mock.app_id(), mock.mch_id(), mock.key()),
             Counter::default(),
         )
         .handler(paid)

@@ -15,7 +15,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = MockPay::start().await?;
-//! let config = PayConfig::new(mock.appid(), mock.mch_id(), mock.key());
+//! let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key());
 //! let client = PayClient::builder(config.clone()).api_base(mock.base_url()).build()?;
 //!
 //! let order = UnifiedOrder::new(TradeType::Jsapi, "Noodles", "no-1", 1200)
@@ -301,7 +301,7 @@ impl MockPay {
 
     /// The app id it accepts.
     #[must_use]
-    pub fn appid(&self) -> &str {
+    pub fn app_id(&self) -> &str {
         &self.shared.appid
     }
 
@@ -449,7 +449,7 @@ impl MockPay {
         for (k, v) in [
             ("return_code", "SUCCESS"),
             ("result_code", "SUCCESS"),
-            ("appid", self.appid()),
+            ("appid", self.app_id()),
             ("mch_id", self.mch_id()),
             ("openid", order.openid.as_str()),
             ("is_subscribe", "N"),
@@ -574,7 +574,7 @@ impl MockPay {
         );
         let mut outer = PayMap::new();
         outer.insert("return_code", "SUCCESS");
-        outer.insert("appid", self.appid());
+        outer.insert("appid", self.app_id());
         outer.insert("mch_id", self.mch_id());
         outer.insert("nonce_str", wechat_core::pay::nonce_str());
         outer.insert(
@@ -612,7 +612,7 @@ impl MockPay {
         let transaction_id = order.transaction_id?;
         let resource = serde_json::json!({
             "mchid": self.mch_id(),
-            "appid": self.appid(),
+            "appid": self.app_id(),
             "out_trade_no": order.out_trade_no,
             "transaction_id": transaction_id,
             "trade_type": order.trade_type,

@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
         "mock WeChat Pay on {} (merchant {} for {}); commands: pay <out_trade_no> | refund <out_trade_no> <fen> | orders",
         mock.base_url(),
         mock.mch_id(),
-        mock.appid()
+        mock.app_id()
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
