@@ -24,7 +24,10 @@ fn check_accepted(n: &PayNotification, key: &PayKey) {
     n.raw
         .verify_sign(key, n.sign_type)
         .expect("accepted notification whose sign does not verify");
-    assert_eq!(n.raw.get("total_fee").map(str::parse::<u64>), Some(Ok(n.total_fee)));
+    assert_eq!(
+        n.raw.get("total_fee").map(str::parse::<u64>),
+        Some(Ok(n.total_fee))
+    );
     assert_eq!(n.raw.get("transaction_id"), Some(n.transaction_id.as_str()));
     assert_eq!(n.raw.get("out_trade_no"), Some(n.out_trade_no.as_str()));
     assert_eq!(n.raw.get("return_code"), Some("SUCCESS"));

@@ -24,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
     // A
     if let Ok(n) = RefundNotification::parse(data, &key) {
         let req_info = n.raw.get("req_info").expect("accepted without req_info");
-        let plain = refund::decrypt_req_info(req_info, &key).expect("accepted but does not decrypt");
+        let plain =
+            refund::decrypt_req_info(req_info, &key).expect("accepted but does not decrypt");
         assert_eq!(PayMap::from_xml(&plain).expect("info re-parses"), n.info);
     }
 

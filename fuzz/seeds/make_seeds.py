@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates fuzz/seeds/ from the shared test vectors and the benchmark fixture.
+"""Regenerates fuzz/seeds/ and fuzz/data/ from the shared test vectors and the benchmark fixture.
 
 Usage (from the repository root): python3 fuzz/seeds/make_seeds.py [SHARED_DIR]
 SHARED_DIR defaults to ../shared (the `shared/` folder beside the repository).
@@ -66,3 +66,90 @@ write("miniprogram_decrypt", "b_other_appid.bin",
 for v in mp["raw_data_signature_vectors"]:
     lines = [v["session_key"], "", "", "", v["raw_data"]]
     write("miniprogram_decrypt", "c_" + v["id"] + ".txt", "\n".join(lines).encode())
+
+# pay_v3_notify (see fuzz_targets/pay_v3_notify.rs). data/pay_v3_notify_vectors.json: the two
+# `notify_verify` vectors of pay_v3.json, as the target reads its fixed signatures from them.
+# Path A: the vector bodies. Path B: "timestamp\nnonce\nsignature\nserial\nbody" of each vector.
+# Path C: mode byte (bits 0-1: 0 transaction, 1 refund, 2 refund abnormal, 3 payscore; bit 2:
+# empty associated_data) + resource plaintext.
+data_dir = os.path.join(here, "..", "data")
+import shutil  # noqa: E402
+
+for pem in ["pay_v3_test_key.pem", "pay_v3_test_pub.pem", "pay_v3_wechatpay_go_test_cert.pem"]:
+    shutil.copyfile(os.path.join(shared, "vectors", pem), os.path.join(data_dir, pem))
+v3 = json.load(open(os.path.join(shared, "vectors", "pay_v3.json"), encoding="utf-8"))
+notify = [v for v in v3["signature_vectors"] if v["kind"] == "notify_verify"]
+with open(os.path.join(data_dir, "pay_v3_notify_vectors.json"), "w", encoding="utf-8") as f:
+    json.dump(notify, f, ensure_ascii=False, indent=1)
+    f.write("\n")
+for v in notify:
+    h = v["headers"]
+    write("pay_v3_notify", "a_" + v["id"] + ".json", v["body"].encode())
+    lines = [h["Wechatpay-Timestamp"], h["Wechatpay-Nonce"], h["Wechatpay-Signature"],
+             h["Wechatpay-Serial"], v["body"]]
+    write("pay_v3_notify", "b_" + v["id"] + ".txt", "\n".join(lines).encode())
+aead = {v["id"]: v for v in v3["aead_vectors"]}
+write("pay_v3_notify", "c_transaction_full.bin",
+      b"\x00" + aead["generated_transaction_success"]["plaintext"].encode())
+# The example of wechat-core's v3 module docs: only the fields a payment must carry.
+write("pay_v3_notify", "c_transaction_minimal.bin",
+      b'\x00{"mchid":"1230000109","appid":"wx1","out_trade_no":"no-1","transaction_id":"4200001",'
+      b'"trade_type":"JSAPI","trade_state":"SUCCESS","amount":{"total":100}}')
+# A refund resource with the fields of the official refund notification doc (退款结果通知),
+# values generated.
+refund = (b'{"mchid":"1900000100","transaction_id":"1008450740201411110005820873",'
+          b'"out_trade_no":"20150806125346","refund_id":"50200207182018070300011301001",'
+          b'"out_refund_no":"7752501201407033233368018","refund_status":"SUCCESS",'
+          b'"success_time":"2018-06-08T10:34:56+08:00",'
+          b'"user_received_account":"\xe6\x8b\x9b\xe5\x95\x86\xe9\x93\xb6\xe8\xa1\x8c\xe4\xbf\xa1\xe7\x94\xa8\xe5\x8d\xa10403",'
+          b'"amount":{"total":999,"refund":999,"payer_total":999,"payer_refund":999}}')
+write("pay_v3_notify", "c_refund.bin", b"\x01" + refund)
+write("pay_v3_notify", "c_refund_abnormal.bin",
+      b"\x02" + refund.replace(b'"refund_status":"SUCCESS"', b'"refund_status":"ABNORMAL"'))
+write("pay_v3_notify", "c_payscore.bin",
+      b"\x03" + aead["wechatpay_go_notify_resource"]["plaintext"].encode())
+write("pay_v3_notify", "c_empty_associated_data.bin",
+      b"\x04" + aead["generated_empty_associated_data"]["plaintext"].encode())
+
+# json_push (see fuzz_targets/json_push.rs). Path A: the JSON form of every message vector
+# (elements as keys, repeated elements as arrays, digit strings as numbers, as a Mini Program
+# receives them with 数据格式 JSON), the JSON pushes of wechat-tower's json.rs tests, and a few
+# edge shapes. Path B: the XML vectors themselves. Path C takes the same bytes as plaintext.
+import xml.etree.ElementTree as ET  # noqa: E402
+
+
+def leaf(text):
+    if text.isdigit() and text.isascii() and str(int(text)) == text and int(text) < 2**64:
+        return int(text)
+    return text
+
+
+def json_form(el):
+    out = {}
+    for child in el:
+        value = json_form(child) if len(child) else leaf(child.text or "")
+        if child.tag in out:
+            if not isinstance(out[child.tag], list):
+                out[child.tag] = [out[child.tag]]
+            out[child.tag].append(value)
+        else:
+            out[child.tag] = value
+    return out
+
+
+for f in xmls:
+    data = open(os.path.join(vectors, f), "rb").read()
+    write("json_push", f, data)
+    root = ET.fromstring(data)
+    body = json.dumps(json_form(root), ensure_ascii=False, separators=(",", ":"))
+    write("json_push", f.replace(".xml", ".json"), body.encode())
+tower_tests = {
+    "tower_text_cdata_end.json": '{"ToUserName":"gh_1","FromUserName":"oUser","CreateTime":1482048670,"MsgType":"text","Content":"a]]>b","MsgId":1234567890123456}',
+    "tower_user_enter_tempsession.json": '{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"sf"}',
+    "tower_miniprogrampage.json": '{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"miniprogrampage","MsgId":2,"Title":"t","AppId":"wx","PagePath":"pages/a","ThumbUrl":"u","ThumbMediaId":"m"}',
+    "edge_numbers.json": '{"ToUserName":"gh","FromUserName":"o","CreateTime":1.5e3,"MsgType":"location","Location_X":-23.5,"Location_Y":1e2,"Scale":15,"Label":null,"MsgId":18446744073709551615}',
+    "edge_nested_arrays.json": '{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"event","Event":"pic_sysphoto","EventKey":"k","SendPicsInfo":{"Count":2,"PicList":{"item":[{"PicMd5Sum":"a"},{"PicMd5Sum":"b"}]}}}',
+    "edge_bool_escapes.json": '{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"text","Content":"<&>\\u00e9\\ud83d\\ude00\\n","MsgId":[1,2],"Flag":true}',
+}
+for name, body in tower_tests.items():
+    write("json_push", name, body.encode())

@@ -26,6 +26,12 @@ pub(crate) fn message_from_json(body: &[u8]) -> Result<Message, Rejection> {
 }
 
 fn write_element(out: &mut String, name: &str, value: &Value) -> Result<(), Rejection> {
+    // Each array item repeats the element's name, so a small body can ask for a huge document
+    // (62 KB of JSON asked for 960 MB of XML): stop at the XML reader's own input limit, which
+    // would refuse the document anyway, before writing past it.
+    if out.len() > wechat_core::xml::MAX_INPUT_BYTES {
+        return Err(Rejection::BadMessage);
+    }
     let valid = !name.is_empty()
         && name
             .bytes()
@@ -139,6 +145,29 @@ mod tests {
         assert_eq!(message_from_json(b"{").unwrap_err(), Rejection::BadMessage);
         assert_eq!(
             message_from_json(br#"{"a><b":"x"}"#).unwrap_err(),
+            Rejection::BadMessage
+        );
+    }
+
+    #[test]
+    fn issue16_a_small_body_cannot_ask_for_a_huge_document() {
+        // A 30 000-character name repeated for 16 000 array items: 62 KB of JSON that asked for
+        // about 960 MB of XML before the writer stopped at the reader's 1 MiB input limit.
+        let name = "A".repeat(30_000);
+        let items = vec!["0"; 16_000].join(",");
+        let body = format!(r#"{{"{name}":[{items}]}}"#);
+        assert!(body.len() < 64 * 1024);
+        let mut xml = String::new();
+        let value: Value = serde_json::from_str(&body).unwrap();
+        let (name, value) = value.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(
+            write_element(&mut xml, name, value).unwrap_err(),
+            Rejection::BadMessage
+        );
+        // It stopped within one element of the limit, not after writing the whole document.
+        assert!(xml.len() <= wechat_core::xml::MAX_INPUT_BYTES + 2 * 30_000 + 16);
+        assert_eq!(
+            message_from_json(body.as_bytes()).unwrap_err(),
             Rejection::BadMessage
         );
     }
