@@ -20,7 +20,7 @@ const ARGS: &[&str] = &[
 pub(crate) struct Spec {
     /// Where the handler is mounted.
     pub(crate) route: Route,
-    /// The trait of `::wechat_tower::__private::kind` the first argument must implement.
+    /// The trait of `::wechat_tower::kind` the first argument must implement.
     pub(crate) check: &'static str,
     /// The type the first argument is expected to be, for messages: `TextMessage`, ...
     pub(crate) expected: &'static str,

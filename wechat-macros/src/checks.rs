@@ -1,4 +1,4 @@
-//! `__kind_checks!`: the traits of `wechat_tower::__private::kind`, one per kind of
+//! `__kind_checks!`: the traits of `wechat_tower::kind`, one per kind of
 //! `wechat_core::__for_each_kind!`, each with a `#[diagnostic::on_unimplemented]` that names the
 //! kind and its type. A proc-macro because the diagnostic attribute takes literals only
 //! (`concat!` is not expanded there), and the messages are made of the table's names.

@@ -1,6 +1,6 @@
 //! The kinds the attribute knows: every message and event type of `wechat-core`, by the name
 //! WeChat gives it (`MsgType` / `Event`), with the type a handler of that kind takes and the
-//! trait of `::wechat_tower::__private::kind` that checks it.
+//! trait of `::wechat_tower::kind` that checks it.
 
 /// One `msg = ".."` or `event = ".."` value.
 #[derive(Debug)]
@@ -10,7 +10,7 @@ pub(crate) struct Kind {
     /// The type of `wechat_tower::message` a handler of the kind takes (or `Event` for
     /// `msg = "event"`).
     pub(crate) ty: &'static str,
-    /// The trait of `::wechat_tower::__private::kind` implemented by the types the kind takes.
+    /// The trait of `::wechat_tower::kind` implemented by the types the kind takes.
     pub(crate) check: &'static str,
     /// Whether WeChat sends the event with an `EventKey` (so that `key = ".."` can match).
     pub(crate) keyed: bool,
@@ -123,7 +123,7 @@ pub(crate) const EVENTS: &[Kind] = &[
 ];
 
 /// The WeChat Pay notifications of `pay = ".."`: the type of `wechat_tower::pay` a handler of
-/// the kind takes, and the trait of `::wechat_tower::__private::kind` that checks it.
+/// the kind takes, and the trait of `::wechat_tower::kind` that checks it.
 pub(crate) const PAYS: &[Kind] = &[
     kind("notify", "Paid", "PayNotify", false),
     kind("refund", "Refunded", "PayRefund", false),

@@ -255,7 +255,7 @@ pub fn wechat_handler(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
 }
 
-/// The kind-check traits of `wechat_tower::__private::kind`, from the table of
+/// The kind-check traits of `wechat_tower::kind`, from the table of
 /// `wechat_core::__for_each_kind!`. Not part of the public API: `wechat-tower` calls it once.
 #[doc(hidden)]
 #[proc_macro]

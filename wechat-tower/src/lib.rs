@@ -72,6 +72,7 @@ mod body;
 pub mod client;
 mod config;
 pub mod handler;
+pub mod kind;
 #[cfg(feature = "pay")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pay")))]
 pub mod pay;

@@ -3,14 +3,10 @@
 //!
 //! Generated code names only `::wechat_tower::__private::...` (so that a user's own `Router`,
 //! `Send` or `Clone` cannot capture it), as axum-core's `__private` module does for axum's
-//! macros. Besides re-exports it holds the traits of the macro's compile-time checks; each carries
-//! a `#[diagnostic::on_unimplemented]` that states the mistake in the attribute's own terms.
+//! macros. It re-exports what the expansion calls, including the compile-time checks of the
+//! public [`kind`](crate::kind) module, which a compile error names.
 
 use std::any::type_name;
-use std::future::Future;
-use std::pin::Pin;
-
-use wechat_core::{Event, Message};
 
 pub use core::clone::Clone;
 pub use core::fmt::Debug;
@@ -22,21 +18,6 @@ pub use crate::pay::{
     FromNotification, FromPayContext, IntoPayOutcome, MountPayHandler, PayHandler, PayNotifyBuilder,
 };
 pub use crate::router::{MountHandler, Route, Router};
-
-/// The state the macro checks extractors against when the attribute names none (`state = T`):
-/// every `T` is [`FromRef<AnyState>`], so `State<T>` and extractors generic over the state
-/// (`impl<S> FromContext<S> for X where Db: FromRef<S>`) pass, and types that no state can give
-/// (`String`, `u32`, a forgotten `State<..>` wrapper) fail where they are written. Uninhabited:
-/// it exists only in bounds.
-#[derive(Debug)]
-pub enum AnyState {}
-
-#[doc(hidden)]
-impl<T> FromRef<AnyState> for T {
-    fn from_ref(input: &AnyState) -> Self {
-        match *input {}
-    }
-}
 
 /// Names `T` through the router's state type `S`: `<S as Defer<T>>::Is` is `T`. A bound on it
 /// in the generated `MountHandler<S>` impl (`<S as Defer<String>>::Is: FromMessage`) mentions
@@ -50,18 +31,6 @@ pub trait Defer<T: ?Sized> {
 
 impl<S: ?Sized, T: ?Sized> Defer<T> for S {
     type Is = T;
-}
-
-/// The future of a generated handler: the body's future, boxed.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// Boxes the future of a handler's body. Its `Send` bound is where a body that holds something
-/// not `Send` across an `.await` is reported, with the compiler's explanation of which value.
-pub fn boxed<F>(future: F) -> BoxFuture<F::Output>
-where
-    F: Future + Send + 'static,
-{
-    Box::pin(future)
 }
 
 /// Mounts the generated handler `handler` (a closure calling the body) on `route`, named after
@@ -91,77 +60,6 @@ where
     builder.mount_fn(handler)
 }
 
-/// One trait per kind of the attribute (`msg = "text"` → [`kind::MsgText`], `event = "CLICK"`
-/// → [`kind::EventClick`], `fallback` → [`kind::Fallback`]), implemented by the types a handler
-/// of that kind may take first. The macro checks the first argument against it, so a
-/// `ClickEvent` handler under `msg = "text"` is a compile error on the argument's type.
-pub mod kind {
-    use wechat_core::message::*;
-
-    use super::{Event, Message};
-
-    // One trait per kind of `wechat_core::__for_each_kind!`, with its impls: the type of the
-    // kind, `Message` (and `Event` for events).
-    macro_rules! kind_checks {
-        ($($table:tt)*) => {
-            ::wechat_macros::__kind_checks! { $($table)* }
-        };
-    }
-
-    wechat_core::__for_each_kind!(kind_checks);
-
-    macro_rules! kinds {
-        ($($kind:ident, $message:tt, $label:tt, $note:tt;)*) => {$(
-            #[doc = $message]
-            #[diagnostic::on_unimplemented(message = $message, label = $label, note = $note)]
-            pub trait $kind {}
-        )*};
-    }
-
-    kinds! {
-        MsgEvent,
-            "`{Self}` cannot take the messages of `msg = \"event\"` (every event)",
-            "expected `Event` (or `Message`)",
-            "the first argument of a `msg = \"event\"` handler is `Event` or `Message`; extractors come after it";
-        Fallback,
-            "`{Self}` cannot take every message, as a `fallback` handler must",
-            "expected `Message`",
-            "the fallback answers whatever no other route takes, so its first argument is `Message`";
-    }
-
-    impl MsgEvent for Event {}
-    impl MsgEvent for Message {}
-
-    impl Fallback for Message {}
-
-    #[cfg(feature = "pay")]
-    use crate::pay::{Paid, Refunded};
-    #[cfg(feature = "pay")]
-    use wechat_core::pay::{PayNotification, RefundNotification, v3};
-
-    #[cfg(feature = "pay")]
-    kinds! {
-        PayNotify,
-            "`{Self}` cannot take the notifications of `pay = \"notify\"`",
-            "expected `Paid` (or `PayNotification`, `v3::Transaction`)",
-            "the first argument of a `pay = \"notify\"` handler is `Paid` (v2 or v3), `PayNotification` (v2) or `v3::Transaction` (v3); `PayContext` and `State<T>` come after it";
-        PayRefund,
-            "`{Self}` cannot take the notifications of `pay = \"refund\"`",
-            "expected `Refunded` (or `RefundNotification`, `v3::Refund`)",
-            "the first argument of a `pay = \"refund\"` handler is `Refunded` (v2 or v3), `RefundNotification` (v2) or `v3::Refund` (v3); `PayContext` and `State<T>` come after it";
-    }
-
-    #[cfg(feature = "pay")]
-    impl PayNotify for Paid {}
-    #[cfg(feature = "pay")]
-    impl PayNotify for PayNotification {}
-    #[cfg(feature = "pay")]
-    impl PayNotify for v3::Transaction {}
-
-    #[cfg(feature = "pay")]
-    impl PayRefund for Refunded {}
-    #[cfg(feature = "pay")]
-    impl PayRefund for RefundNotification {}
-    #[cfg(feature = "pay")]
-    impl PayRefund for v3::Refund {}
-}
+/// The kind-check traits, named here as everything the macro names; defined in the public
+/// [`kind`](crate::kind) module so that a compile error names a documented path.
+pub use crate::kind::{self, AnyState, BoxFuture, boxed};
