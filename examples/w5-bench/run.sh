@@ -11,7 +11,8 @@
 #   4. wrk -t2 -c64 -d10s --timeout 2s --latency -s post.lua against each, after a 3 s warm-up;
 #   5. w5-load (64 connections, 10 s, 3 s warm-up) with distinct, freshly signed messages against
 #      raw-pipeline, stack-bot and echo-bot in their DEFAULT configuration (retry cache on,
-#      timestamp window on);
+#      timestamp window on), and, when redis-server is installed, echo-bot with its retry record
+#      in a private local redis-server (REDIS_URL; issue 13) beside the one in memory;
 #   6. prints the tables: req/s, p50, p99, errors, ratio to raw-pipeline, and the server's CPU
 #      time per request (steadier than req/s on a shared machine). Raw outputs go to
 #      $W5_RESULTS (default target/w5-bench/<time>).
@@ -20,6 +21,7 @@
 #
 # Knobs (environment): W5_PORT_BASE (38080), W5_DURATION (10), W5_WARMUP (3), W5_CONNECTIONS (64),
 # W5_ROUNDS (1), W5_VERIFY_EVERY (1: w5-load decrypts every reply), W5_SKIP_ECHO_BOT=1,
+# W5_SKIP_REDIS=1 (no echo-bot-redis row),
 # W5_NO_BUILD=1 (reuse the release binaries), W5_RESULTS (a directory).
 set -euo pipefail
 
@@ -75,6 +77,7 @@ declare -A spid # the pid of each server (env execs the binary)
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "${redis_pid:-}" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -109,6 +112,8 @@ port[stack-bot]=$((port_base + 2))
 port[echo-bot]=$((port_base + 3))
 port[stack-bot-default]=$((port_base + 4))
 port[echo-bot-default]=$((port_base + 5))
+port[echo-bot-redis]=$((port_base + 6))
+redis_port=$((port_base + 7))
 
 start bare-hyper "${port[bare-hyper]}" -- "$bin/bare-hyper"
 start raw-pipeline "${port[raw-pipeline]}" "${safe[@]}" -- "$bin/raw-pipeline"
@@ -118,6 +123,23 @@ if [ "$with_echo_bot" = 1 ]; then
     names+=(echo-bot)
     start echo-bot "${port[echo-bot]}" "${safe[@]}" "${bench_env[@]}" -- "$bin/echo-bot"
     start echo-bot-default "${port[echo-bot-default]}" "${safe[@]}" -- "$bin/echo-bot"
+fi
+# echo-bot in its default configuration with the retry record in Redis (issue 13): a private
+# redis-server on loopback, no persistence, killed on exit.
+with_redis=0
+if [ "$with_echo_bot" = 1 ] && [ "${W5_SKIP_REDIS:-0}" != "1" ] && command -v redis-server >/dev/null 2>&1; then
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+        >"$results/redis-server.log" 2>&1 &
+    redis_pid="$!"
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    start echo-bot-redis "${port[echo-bot-redis]}" "${safe[@]}" \
+        REDIS_URL="redis://127.0.0.1:$redis_port/" -- "$bin/echo-bot"
+    with_redis=1
+elif [ "$with_echo_bot" = 1 ] && [ "${W5_SKIP_REDIS:-0}" != "1" ]; then
+    log "redis-server not found: no echo-bot-redis row (apt-get install -y redis-server)"
 fi
 
 # --- 3. correctness -----------------------------------------------------------------------------
@@ -140,6 +162,7 @@ for name in "${names[@]:1}"; do
 done
 defaults=(raw-pipeline stack-bot-default)
 if [ "$with_echo_bot" = 1 ]; then defaults+=(echo-bot-default); fi
+if [ "$with_redis" = 1 ]; then defaults+=(echo-bot-redis); fi
 for name in "${defaults[@]}"; do
     "$bin/w5-load" --url "$(url "$name")" --requests 1 >"$results/check-fresh-$name.json" ||
         { log "$name: a fresh message did not get a verified echo"; cat "$results/check-fresh-$name.json" >&2; exit 1; }
@@ -246,6 +269,11 @@ header() {
             "${lloadavg[$name]}" "${lcpu[$name]}" "${lcpu[raw-pipeline]}"
     done
     echo
+    if [ "$with_redis" = 1 ]; then
+        echo "echo-bot-redis: retry record in a local redis-server (REDIS_URL), $(redis-cli -p "$redis_port" dbsize 2>/dev/null || echo '?') keys in it after the run;"
+        echo "req/s against echo-bot-default (memory): $(ratio "$(median "${lrps[echo-bot-redis]}")" "$(median "${lrps[echo-bot-default]}")")"
+        echo
+    fi
     echo "CPU µs: the server's CPU time (user + system) per request, median; CPU raw: raw-pipeline's"
     echo "CPU per request over this server's, so 100 % is as efficient as the reference pipeline."
     echo "raw outputs: $results"

@@ -6,7 +6,7 @@
 
 mod redis_server;
 
-pub use redis_server::RedisServer;
+pub use redis_server::{RedisCluster, RedisServer};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

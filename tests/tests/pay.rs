@@ -452,14 +452,15 @@ async fn a_refund_notify_decrypts_and_runs_once() {
     let mock = MockPay::start().await.unwrap();
     let refunds: Arc<Mutex<Vec<Refunded>>> = Arc::default();
     let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key());
-    let notify = PayNotify::with_state(config, Arc::clone(&refunds))
+    let notify = PayNotify::builder(config)
         .handler(
             |refund: Refunded,
              wechat_tower::State(seen): wechat_tower::State<Arc<Mutex<Vec<Refunded>>>>| async move {
                 seen.lock().unwrap().push(refund);
             },
         )
-        .build();
+        .with_state(Arc::clone(&refunds))
+        .build().unwrap();
     let addr = wechat_e2e::spawn_axum(notify).await;
     let url = format!("http://{addr}/wechat");
 
@@ -496,14 +497,15 @@ async fn refund_notify_url(
     let clock = Arc::clone(now);
     let config = PayConfig::new(mock.app_id(), mock.mch_id(), mock.key())
         .clock(move || clock.load(Ordering::SeqCst));
-    let notify = PayNotify::with_state(config, Arc::clone(handled))
+    let notify = PayNotify::builder(config)
         .handler(
             |_: Refunded, wechat_tower::State(n): wechat_tower::State<Arc<AtomicUsize>>| async move {
                 n.fetch_add(1, Ordering::SeqCst);
             },
         )
         .store(Arc::new(MemoryStore::new()))
-        .build();
+        .with_state(Arc::clone(handled))
+        .build().unwrap();
     format!("http://{}/wechat", wechat_e2e::spawn_axum(notify).await)
 }
 

@@ -1,6 +1,6 @@
 //! Token central control across processes, on a real Redis: several token managers (as several
 //! server processes would have) share one `access_token`, fetched once per expiry; a Redis that
-//! goes away is a clear error, not a hang.
+//! goes away is not a hang (the manager falls back to one fetch in the process).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use wechat_e2e::RedisServer;
-use wechat_tower::client::{ClientError, FetchedToken, TokenManager, TokenSource};
+use wechat_tower::client::{FetchedToken, TokenManager, TokenSource};
 use wechat_tower::core::secret::AccessToken;
 use wechat_tower::store::{RedisStore, Store, StoreError};
 
@@ -179,7 +179,7 @@ async fn redis_store_locks_and_expires() {
 }
 
 #[tokio::test]
-async fn redis_going_away_is_an_error_not_a_hang() {
+async fn redis_going_away_is_not_a_hang() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
@@ -193,9 +193,10 @@ async fn redis_going_away_is_an_error_not_a_hang() {
     let tokens = TokenManager::new("wx_e2e:access_token", store, counting_source(&fetches));
     redis.stop();
     let started = Instant::now();
-    let err = tokens.get().await.unwrap_err();
-    assert!(matches!(err, ClientError::Store(_)), "{err:?}");
-    assert!(err.to_string().starts_with("token store:"), "{err}");
+    // Issue 13: without the shared store the manager fetches in this process, once (see
+    // tests/redis_faults.rs for the whole outage and the return of Redis).
+    assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+    assert_eq!(tokens.get().await.unwrap().expose(), "t0");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -203,8 +204,8 @@ async fn redis_going_away_is_an_error_not_a_hang() {
     );
     assert_eq!(
         fetches.load(Ordering::SeqCst),
-        0,
-        "no fetch without the shared store"
+        1,
+        "one fetch in the process while the shared store is down"
     );
 
     // Connecting to a Redis that is not there fails fast too.

@@ -117,8 +117,9 @@ use proc_macro::TokenStream;
 /// async fn refunded(_: Refunded) {}
 ///
 /// let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
-/// let notify = PayNotify::builder(config).handler(paid).handler(refunded).build();
+/// let notify = PayNotify::builder(config).handler(paid).handler(refunded).build()?;
 /// # let _ = notify;
+/// # Ok::<(), wechat_tower::pay::PayRouteError>(())
 /// ```
 ///
 /// # Compile errors

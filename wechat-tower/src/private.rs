@@ -57,7 +57,7 @@ where
     H: PayHandler<T, S>,
     T: 'static,
 {
-    builder.mount_fn(handler)
+    builder.mount_fn(type_name::<N>(), handler)
 }
 
 /// The kind-check traits, named here as everything the macro names; defined in the public

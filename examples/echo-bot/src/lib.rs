@@ -5,6 +5,7 @@
 //! |---|---|
 //! | text | the same text |
 //! | text `help` | what the bot can do |
+//! | text `lucky` | a lucky number, drawn at random once per message (a retry gets the same) |
 //! | image | the same image (by `MediaId`) |
 //! | location | its coordinates |
 //! | subscribe | a welcome, naming the QR scene when there is one |
@@ -15,10 +16,14 @@
 //! answers; [`router`] mounts them by name with `Router::handler`.
 //!
 //! Settings come from the environment (see [`Settings::from_env`]); the public demo token is
-//! accepted only in [`demo_mode`] (a loopback `ADDR`, or `--demo`).
+//! accepted only in [`demo_mode`] (a loopback `ADDR`, or `--demo`). With `REDIS_URL` set, the
+//! router's retry record lives in Redis ([`connect_store`], [`router_with_store`]), so several
+//! echo-bots behind one load balancer answer each message once: `lucky` shows it, since only the
+//! stored reply can repeat a random number.
 
 use std::env;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wechat_tower::message::{
@@ -26,6 +31,7 @@ use wechat_tower::message::{
 };
 use wechat_tower::router::{Router, RouterService};
 use wechat_tower::signature::constant_time_eq;
+use wechat_tower::store::{RedisStore, Store};
 use wechat_tower::{MessageContext, Reply, WechatConfig, wechat_handler};
 
 /// What the bot answers to `help`.
@@ -56,12 +62,15 @@ pub struct Settings {
     pub appid: Option<String>,
     /// The token is the public [`DEMO_TOKEN`] (allowed in demo mode only).
     pub demo_token: bool,
+    /// `REDIS_URL` (`redis://host:port/db`): keep the retry record in this Redis, shared with
+    /// every echo-bot pointed at it. Unset: in memory, for this process only.
+    pub redis_url: Option<String>,
 }
 
 impl Settings {
     /// Reads `WECHAT_TOKEN` (default [`DEMO_TOKEN`], in demo mode only), `WECHAT_APPID`,
-    /// `WECHAT_ENCODING_AES_KEY`, `WECHAT_TIMESTAMP_WINDOW`, `WECHAT_DEDUP` and `ADDR` from the
-    /// environment, and `--demo` from the command line.
+    /// `WECHAT_ENCODING_AES_KEY`, `WECHAT_TIMESTAMP_WINDOW`, `WECHAT_DEDUP`, `REDIS_URL` and
+    /// `ADDR` from the environment, and `--demo` from the command line.
     ///
     /// # Errors
     ///
@@ -139,6 +148,7 @@ impl Settings {
             dedup,
             appid,
             demo_token,
+            redis_url: var("REDIS_URL"),
         })
     }
 
@@ -160,8 +170,13 @@ impl Settings {
         } else {
             String::new()
         };
+        let record = match (&self.redis_url, self.dedup) {
+            (_, false) => "retry record off",
+            (Some(_), true) => "retry record shared in Redis (REDIS_URL)",
+            (None, true) => "retry record in memory",
+        };
         format!(
-            "echo-bot listening on http://{addr}/wechat ({mode})\n\
+            "echo-bot listening on http://{addr}/wechat ({mode}; {record})\n\
              Talk to it as WeChat would:\n  \
              cargo run -p wechat-sim -- --url http://{addr}/wechat text 'hello'\n  \
              cargo run -p wechat-sim -- --url http://{addr}/wechat interactive\n\
@@ -181,6 +196,21 @@ async fn echo(msg: TextMessage) -> String {
 #[wechat_handler(msg = "text", keyword = "help")]
 async fn help(_: TextMessage) -> &'static str {
     HELP
+}
+
+/// Answers a number drawn from the OS random generator: the handler runs once per message, so
+/// every delivery of one message (WeChat's retries, on any instance sharing the record) gets the
+/// same number, while each new message draws anew.
+#[wechat_handler(msg = "text", keyword = "lucky")]
+async fn lucky(_: TextMessage) -> String {
+    let mut draw = [0u8; 4];
+    match getrandom::fill(&mut draw) {
+        Ok(()) => format!(
+            "Your lucky number: {}",
+            u32::from_le_bytes(draw) % 1_000_000 + 1
+        ),
+        Err(_) => "No luck today: the random generator failed.".to_owned(),
+    }
 }
 
 /// Sends the image back, by its `MediaId`.
@@ -219,16 +249,45 @@ async fn click(ev: ClickEvent) -> String {
     format!("You clicked {}", ev.event_key)
 }
 
-/// The bot's router: the handlers of the table in the crate docs.
+/// Connects to `REDIS_URL` when it is set, for [`router_with_store`]; `None` without it.
+///
+/// # Errors
+///
+/// A message naming `REDIS_URL` when Redis cannot be reached.
+pub async fn connect_store(settings: &Settings) -> Result<Option<Arc<dyn Store>>, String> {
+    let Some(url) = &settings.redis_url else {
+        return Ok(None);
+    };
+    let store = RedisStore::connect(url)
+        .await
+        .map_err(|e| format!("REDIS_URL: {e}"))?
+        .prefix("echo-bot:");
+    Ok(Some(Arc::new(store)))
+}
+
+/// The bot's router: the handlers of the table in the crate docs, its retry record in memory.
 ///
 /// # Panics
 ///
 /// Never: the routes are distinct (a test builds it).
 #[must_use]
 pub fn router(settings: &Settings) -> RouterService {
+    router_with_store(settings, None)
+}
+
+/// [`router`], with its retry record in `store` as well (from [`connect_store`]), shared with
+/// every echo-bot using the same store: a retry that reaches another instance gets the first
+/// reply. The store failing, the bot answers anyway (fail-open, the default).
+///
+/// # Panics
+///
+/// Never: the routes are distinct (a test builds it).
+#[must_use]
+pub fn router_with_store(settings: &Settings, store: Option<Arc<dyn Store>>) -> RouterService {
     let mut router = Router::new()
         .handler(echo)
         .handler(help)
+        .handler(lucky)
         .handler(image)
         .handler(location)
         .handler(welcome)
@@ -238,6 +297,11 @@ pub fn router(settings: &Settings) -> RouterService {
         .deadline(Duration::from_millis(4500));
     if let Some(appid) = &settings.appid {
         router = router.app_id(appid.clone());
+    }
+    if let Some(store) = store
+        && settings.dedup
+    {
+        router = router.dedup_store(store);
     }
     router.build().expect("the echo bot's routes are distinct")
 }
@@ -255,6 +319,7 @@ mod tests {
             dedup: true,
             appid: Some("wx_app".to_owned()),
             demo_token: false,
+            redis_url: None,
         }
     }
 
@@ -327,6 +392,7 @@ mod tests {
         let cases = [
             ("<MsgType>text</MsgType><Content>hi</Content>", "echo"),
             ("<MsgType>text</MsgType><Content> help </Content>", "help"),
+            ("<MsgType>text</MsgType><Content>lucky</Content>", "lucky"),
             ("<MsgType>image</MsgType><MediaId>m</MediaId>", "image"),
             (
                 "<MsgType>location</MsgType><Location_X>1</Location_X><Location_Y>2</Location_Y>",
@@ -369,5 +435,52 @@ mod tests {
             unreachable!()
         };
         assert_eq!(help::call(text).await, HELP);
+    }
+
+    fn text(content: &str, msg_id: u64) -> Message {
+        msg(&format!(
+            "<MsgType>text</MsgType><Content>{content}</Content><MsgId>{msg_id}</MsgId>"
+        ))
+    }
+
+    #[tokio::test]
+    async fn lucky_draws_once_per_message_across_instances_sharing_a_store() {
+        use tower::ServiceExt;
+        use wechat_tower::store::MemoryStore;
+
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let a = router_with_store(&settings(), Some(Arc::clone(&store)));
+        let b = router_with_store(&settings(), Some(store));
+        let first = a.clone().oneshot(text("lucky", 1)).await.unwrap();
+        let Reply::Text(number) = &first else {
+            panic!("{first:?}")
+        };
+        assert!(number.starts_with("Your lucky number: "), "{number}");
+        assert_eq!(b.clone().oneshot(text("lucky", 1)).await.unwrap(), first);
+        assert_eq!(a.clone().oneshot(text("lucky", 1)).await.unwrap(), first);
+        // New messages draw anew: ten draws from a million are not all the same.
+        let mut numbers = std::collections::HashSet::new();
+        for id in 2..12 {
+            numbers.insert(format!(
+                "{:?}",
+                b.clone().oneshot(text("lucky", id)).await.unwrap()
+            ));
+        }
+        assert!(numbers.len() > 1, "{numbers:?}");
+    }
+
+    #[test]
+    fn redis_url_is_read_and_named_in_the_banner() {
+        let settings = load(&[("REDIS_URL", "redis://127.0.0.1:6379/")], &[]).unwrap();
+        assert_eq!(
+            settings.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379/")
+        );
+        assert!(
+            settings.banner().contains("shared in Redis"),
+            "{}",
+            settings.banner()
+        );
+        assert!(load(&[], &[]).unwrap().banner().contains("in memory"));
     }
 }

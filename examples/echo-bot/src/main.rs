@@ -6,7 +6,7 @@
 //!
 //! It serves `/wechat` on `ADDR` (default `127.0.0.1:3000`) in plaintext mode, or in safe mode
 //! (安全模式) when `WECHAT_ENCODING_AES_KEY` and `WECHAT_APPID` are set; `WECHAT_TOKEN` is the
-//! console's token. Without `WECHAT_TOKEN` it uses the public demo token, and then starts only on
+//! console's token; with `REDIS_URL` its retry record is shared in Redis with other instances. Without `WECHAT_TOKEN` it uses the public demo token, and then starts only on
 //! a loopback `ADDR` or with `--demo`. It serves through `wechat_tower::serve::Server`, which
 //! bounds slow and idle clients and the number of connections. See the package's README for what
 //! it answers and how to talk to it.
@@ -36,7 +36,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let bot = WechatLayer::new(settings.config.clone()).layer(echo_bot::router(&settings));
+    // With REDIS_URL, the retry record is shared with every echo-bot on the same Redis.
+    let store = match echo_bot::connect_store(&settings).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("echo-bot: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let router = echo_bot::router_with_store(&settings, store);
+    let bot = WechatLayer::new(settings.config.clone()).layer(router);
     let app = Router::new().route_service("/wechat", bot);
     let listener = match tokio::net::TcpListener::bind(settings.addr).await {
         Ok(listener) => listener,

@@ -7,7 +7,9 @@
 //!
 //! Against WeChat Pay: `WECHAT_APPID`, `WECHAT_PAY_MCH_ID`, `WECHAT_PAY_KEY`,
 //! `WECHAT_PAY_SIGN_TYPE`, `PUBLIC_URL` (the HTTPS address WeChat Pay sends notifications to);
-//! see the README. With the mock merchant's public values it serves on loopback only, unless
+//! or, with `WECHAT_PAY_VERSION=v3`, `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PRIVATE_KEY_FILE`,
+//! `WECHAT_PAY_CERT_SERIAL` and optionally `WECHAT_PAY_PUBLIC_KEY_ID` +
+//! `WECHAT_PAY_PUBLIC_KEY_FILE`; see the README. With the mock merchant's public values it serves on loopback only, unless
 //! given `--demo`.
 
 use std::process::ExitCode;
@@ -133,11 +135,16 @@ async fn main() -> ExitCode {
         );
     }
     println!(
-        "pay-demo on http://{addr} (notify URL {}), merchant {} for {}, WeChat Pay API {}, top-ups {}..={} fen, notification records in {}",
+        "pay-demo on http://{addr} (notify URL {}), merchant {} for {}, WeChat Pay API {} ({}), top-ups {}..={} fen, notification records in {}",
         settings.notify_url(),
         settings.mch_id,
         settings.appid,
         settings.api_base,
+        match &settings.pay_v3 {
+            None => "v2",
+            Some(v3) if v3.public_key.is_some() => "v3, WeChat Pay public key",
+            Some(_) => "v3, platform certificates",
+        },
         settings.topup_min_fee,
         settings.topup_max_fee,
         if settings.redis_url.is_some() {

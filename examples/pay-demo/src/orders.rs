@@ -1,6 +1,7 @@
 //! Orders, where they live, and the rules that keep them honest: an order is saved only once
 //! WeChat Pay accepted it, it is paid only by a notification of its own amount, a top-up
-//! credits what was paid, and unpaid orders do not pile up.
+//! credits what was paid, unpaid orders do not pile up, and refunds (v3) never add up to more
+//! than was paid, nor give back a top-up's balance twice.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -27,7 +28,7 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Whether an order was paid.
+/// Whether an order was paid, or refunded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderState {
@@ -35,6 +36,9 @@ pub enum OrderState {
     Unpaid,
     /// Paid: a verified notification with the right amount arrived.
     Paid,
+    /// Refunded, in part or in full: a verified refund notification (退款结果通知) of a refund
+    /// this shop asked for arrived ([`Order::refunded_fee`] says how much).
+    Refunded,
 }
 
 /// What an order buys.
@@ -77,9 +81,32 @@ pub struct Order {
     pub transaction_id: Option<String>,
     /// The order's `time_expire`, in seconds since the Unix epoch.
     pub expires_at: u64,
+    /// Fen refunded so far (refunds WeChat Pay confirmed); left out of the JSON while 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refunded_fee: u64,
     /// The payer.
     #[serde(skip)]
     pub openid: String,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A refund this shop asked for (v3), as the order store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundRecord {
+    /// `out_refund_no`: the shop's number of the refund.
+    pub out_refund_no: String,
+    /// Fen.
+    pub amount: u64,
+    /// Whether WeChat Pay's refund notification confirmed it.
+    pub done: bool,
 }
 
 impl Order {
@@ -94,6 +121,7 @@ impl Order {
             credit: None,
             transaction_id: None,
             expires_at,
+            refunded_fee: 0,
             openid: openid.to_owned(),
         }
     }
@@ -122,6 +150,20 @@ pub enum MarkError {
     TooManyUnpaid,
     /// The order store failed (a database outage, ...).
     Unavailable(String),
+    /// A refund of an order that was not paid.
+    NotPaid,
+    /// A refund of more than is left to refund (`left` fen), or of nothing.
+    RefundTooLarge {
+        /// What is left to refund, in fen.
+        left: u64,
+    },
+    /// A top-up refund larger than the balance it credited still holds (it was spent).
+    BalanceSpent {
+        /// The balance, in fen.
+        balance: u64,
+    },
+    /// A refund notification for a refund this shop did not ask for, or of another amount.
+    UnknownRefund(String),
 }
 
 impl std::fmt::Display for MarkError {
@@ -139,6 +181,18 @@ impl std::fmt::Display for MarkError {
             Self::Duplicate(id) => write!(f, "order {id} exists already"),
             Self::TooManyUnpaid => f.write_str("too many unpaid orders; try again later"),
             Self::Unavailable(why) => write!(f, "order store unavailable: {why}"),
+            Self::NotPaid => f.write_str("the order is not paid"),
+            Self::RefundTooLarge { left } => {
+                write!(
+                    f,
+                    "a refund must be 1 to {left} fen (what is left to refund)"
+                )
+            }
+            Self::BalanceSpent { balance } => write!(
+                f,
+                "the top-up's balance was spent: {balance} fen left to refund from"
+            ),
+            Self::UnknownRefund(no) => write!(f, "no refund {no} of this amount was asked"),
         }
     }
 }
@@ -170,6 +224,56 @@ pub trait Orders: Send + Sync + 'static {
     ///
     /// [`MarkError`]: an unknown order, another amount, another transaction.
     fn mark_paid(&self, id: &str, total_fee: u64, transaction_id: &str) -> Result<(), MarkError>;
+
+    /// Reserves a refund of `amount` fen of the paid order `id`, numbered `out_refund_no`,
+    /// before it is asked of WeChat Pay: the refunds reserved never add up to more than was
+    /// paid, and a top-up's refund takes its amount back from the balance it credited (refused
+    /// when it was spent). The default refuses: a store that keeps no refunds.
+    ///
+    /// # Errors
+    ///
+    /// [`MarkError::Unknown`], [`MarkError::NotPaid`], [`MarkError::RefundTooLarge`],
+    /// [`MarkError::BalanceSpent`], or when the store fails.
+    fn reserve_refund(&self, id: &str, out_refund_no: &str, amount: u64) -> Result<(), MarkError> {
+        let _ = (id, out_refund_no, amount);
+        Err(MarkError::Unavailable(
+            "this order store keeps no refunds".into(),
+        ))
+    }
+
+    /// Gives back a reservation WeChat Pay refused (the refund did not happen).
+    ///
+    /// # Errors
+    ///
+    /// When the store fails.
+    fn release_refund(&self, id: &str, out_refund_no: &str) -> Result<(), MarkError> {
+        let _ = (id, out_refund_no);
+        Ok(())
+    }
+
+    /// Marks the reserved refund `out_refund_no` of `id` done, for `refund_fee` fen as WeChat
+    /// Pay's verified refund notification says: the order becomes [`OrderState::Refunded`].
+    /// The same refund again changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`MarkError::Unknown`], [`MarkError::UnknownRefund`] (not reserved, or another amount),
+    /// or when the store fails.
+    fn mark_refunded(
+        &self,
+        id: &str,
+        out_refund_no: &str,
+        refund_fee: u64,
+    ) -> Result<(), MarkError> {
+        let _ = (id, refund_fee);
+        Err(MarkError::UnknownRefund(out_refund_no.to_owned()))
+    }
+
+    /// The refunds of `id`, oldest first.
+    fn refunds(&self, id: &str) -> Vec<RefundRecord> {
+        let _ = id;
+        Vec::new()
+    }
 }
 
 /// Orders in this process's memory, bounded: at most `max_unpaid` unpaid orders at once, each
@@ -188,6 +292,8 @@ struct Inner {
     unpaid: BTreeSet<(u64, String)>,
     /// Top-up balances by `openid`, in fen.
     balances: HashMap<String, u64>,
+    /// Refunds by order id, oldest first.
+    refunds: HashMap<String, Vec<RefundRecord>>,
 }
 
 impl Default for MemoryOrders {
@@ -285,8 +391,12 @@ impl Orders for MemoryOrders {
             });
         }
         match (&order.state, &order.transaction_id) {
-            (OrderState::Paid, Some(t)) if t == transaction_id => return Ok(()),
-            (OrderState::Paid, _) => return Err(MarkError::OtherTransaction),
+            (OrderState::Paid | OrderState::Refunded, Some(t)) if t == transaction_id => {
+                return Ok(());
+            }
+            (OrderState::Paid | OrderState::Refunded, _) => {
+                return Err(MarkError::OtherTransaction);
+            }
             (OrderState::Unpaid, _) => {}
         }
         order.state = OrderState::Paid;
@@ -298,6 +408,126 @@ impl Orders for MemoryOrders {
         if let Some(credit) = credit {
             let balance = inner.balances.entry(openid).or_default();
             *balance = balance.saturating_add(credit);
+        }
+        Ok(())
+    }
+
+    fn reserve_refund(&self, id: &str, out_refund_no: &str, amount: u64) -> Result<(), MarkError> {
+        self.reserve(id, out_refund_no, amount)
+    }
+
+    fn release_refund(&self, id: &str, out_refund_no: &str) -> Result<(), MarkError> {
+        self.release(id, out_refund_no);
+        Ok(())
+    }
+
+    fn mark_refunded(
+        &self,
+        id: &str,
+        out_refund_no: &str,
+        refund_fee: u64,
+    ) -> Result<(), MarkError> {
+        self.refunded(id, out_refund_no, refund_fee)
+    }
+
+    fn refunds(&self, id: &str) -> Vec<RefundRecord> {
+        self.lock().refunds.get(id).cloned().unwrap_or_default()
+    }
+}
+
+impl MemoryOrders {
+    fn reserve(&self, id: &str, out_refund_no: &str, amount: u64) -> Result<(), MarkError> {
+        let mut inner = self.lock();
+        let order = inner
+            .orders
+            .get(id)
+            .ok_or_else(|| MarkError::Unknown(id.to_owned()))?;
+        if order.state == OrderState::Unpaid {
+            return Err(MarkError::NotPaid);
+        }
+        let (total, is_top_up, openid) = (
+            order.total_fee,
+            order.item == Item::TopUp,
+            order.openid.clone(),
+        );
+        let asked: u64 = inner
+            .refunds
+            .get(id)
+            .map_or(0, |r| r.iter().map(|r| r.amount).sum());
+        let left = total.saturating_sub(asked);
+        if amount == 0 || amount > left {
+            return Err(MarkError::RefundTooLarge { left });
+        }
+        if inner
+            .refunds
+            .get(id)
+            .is_some_and(|r| r.iter().any(|r| r.out_refund_no == out_refund_no))
+        {
+            return Err(MarkError::Duplicate(out_refund_no.to_owned()));
+        }
+        if is_top_up {
+            let balance = inner.balances.get(&openid).copied().unwrap_or(0);
+            if balance < amount {
+                return Err(MarkError::BalanceSpent { balance });
+            }
+            inner.balances.insert(openid, balance - amount);
+        }
+        inner
+            .refunds
+            .entry(id.to_owned())
+            .or_default()
+            .push(RefundRecord {
+                out_refund_no: out_refund_no.to_owned(),
+                amount,
+                done: false,
+            });
+        Ok(())
+    }
+}
+
+/// The refunds of [`MemoryOrders`] (its [`Orders`] methods call these).
+impl MemoryOrders {
+    fn release(&self, id: &str, out_refund_no: &str) {
+        let mut inner = self.lock();
+        let Some(records) = inner.refunds.get_mut(id) else {
+            return;
+        };
+        let Some(at) = records
+            .iter()
+            .position(|r| r.out_refund_no == out_refund_no && !r.done)
+        else {
+            return;
+        };
+        let record = records.remove(at);
+        let top_up = inner
+            .orders
+            .get(id)
+            .filter(|o| o.item == Item::TopUp)
+            .map(|o| o.openid.clone());
+        if let Some(openid) = top_up {
+            let balance = inner.balances.entry(openid).or_default();
+            *balance = balance.saturating_add(record.amount);
+        }
+    }
+
+    fn refunded(&self, id: &str, out_refund_no: &str, refund_fee: u64) -> Result<(), MarkError> {
+        let mut inner = self.lock();
+        if !inner.orders.contains_key(id) {
+            return Err(MarkError::Unknown(id.to_owned()));
+        }
+        let record = inner
+            .refunds
+            .get_mut(id)
+            .and_then(|r| r.iter_mut().find(|r| r.out_refund_no == out_refund_no))
+            .filter(|r| r.amount == refund_fee)
+            .ok_or_else(|| MarkError::UnknownRefund(out_refund_no.to_owned()))?;
+        if record.done {
+            return Ok(());
+        }
+        record.done = true;
+        if let Some(order) = inner.orders.get_mut(id) {
+            order.refunded_fee = order.refunded_fee.saturating_add(refund_fee);
+            order.state = OrderState::Refunded;
         }
         Ok(())
     }
@@ -391,6 +621,77 @@ mod tests {
             Err(MarkError::Duplicate("t1".into()))
         );
         assert_eq!(orders.get("t1").unwrap().state, OrderState::Paid);
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_paid_and_take_back_the_credit() {
+        let orders = MemoryOrders::default();
+        let later = now_secs() + 900;
+        orders.create(top_up("t1", 5000, later)).unwrap();
+        assert_eq!(
+            orders.reserve_refund("t1", "r0", 1),
+            Err(MarkError::NotPaid)
+        );
+        assert_eq!(
+            orders.reserve_refund("t9", "r0", 1),
+            Err(MarkError::Unknown("t9".into()))
+        );
+        orders.mark_paid("t1", 5000, "tx1").unwrap();
+        orders.reserve_refund("t1", "r1", 3000).unwrap();
+        assert_eq!(
+            orders.balance("oBuyer"),
+            2000,
+            "the credit is taken back at once"
+        );
+        assert_eq!(
+            orders.reserve_refund("t1", "r2", 2001),
+            Err(MarkError::RefundTooLarge { left: 2000 })
+        );
+        assert_eq!(
+            orders.reserve_refund("t1", "r2", 0),
+            Err(MarkError::RefundTooLarge { left: 2000 })
+        );
+        assert_eq!(
+            orders.reserve_refund("t1", "r1", 10),
+            Err(MarkError::Duplicate("r1".into()))
+        );
+        // A refused refund gives the reservation and the balance back.
+        orders.reserve_refund("t1", "r2", 2000).unwrap();
+        orders.release_refund("t1", "r2").unwrap();
+        assert_eq!(orders.balance("oBuyer"), 2000);
+        assert_eq!(orders.get("t1").unwrap().state, OrderState::Paid);
+        // Only the reserved refund, of its amount, marks it refunded; once.
+        assert_eq!(
+            orders.mark_refunded("t1", "r1", 2999),
+            Err(MarkError::UnknownRefund("r1".into()))
+        );
+        assert_eq!(
+            orders.mark_refunded("t1", "rX", 3000),
+            Err(MarkError::UnknownRefund("rX".into()))
+        );
+        orders.mark_refunded("t1", "r1", 3000).unwrap();
+        orders.mark_refunded("t1", "r1", 3000).unwrap();
+        let order = orders.get("t1").unwrap();
+        assert_eq!(
+            (order.state, order.refunded_fee),
+            (OrderState::Refunded, 3000)
+        );
+        // A done refund is not released; a duplicate payment notification is still fine.
+        orders.release_refund("t1", "r1").unwrap();
+        assert_eq!(orders.refunds("t1").len(), 1);
+        orders.mark_paid("t1", 5000, "tx1").unwrap();
+        assert_eq!(orders.get("t1").unwrap().state, OrderState::Refunded);
+        // The balance the top-up credited was spent (in the shop, not modelled here): no
+        // refund of more than is left of it.
+        orders.create(top_up("t2", 100, later)).unwrap();
+        orders.mark_paid("t2", 100, "tx2").unwrap();
+        orders.lock().balances.insert("oBuyer".into(), 60);
+        assert_eq!(
+            orders.reserve_refund("t2", "r5", 100),
+            Err(MarkError::BalanceSpent { balance: 60 })
+        );
+        orders.reserve_refund("t2", "r5", 60).unwrap();
+        assert_eq!(orders.balance("oBuyer"), 0);
     }
 
     #[test]

@@ -6,8 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use wechat_tower::core::pay::SignType;
+use wechat_tower::core::pay::v3::SigningKey;
 use wechat_tower::core::signature::constant_time_eq;
 use wechat_tower::pay::PayConfig;
+use wechat_tower::pay::v3::{PayV3Client, V3Merchant};
 
 use crate::catalogue::Product;
 
@@ -18,12 +20,43 @@ pub const MOCK_MCH_ID: &str = "1900000109";
 /// The mock merchant's API key: public, so anyone can sign a notification with it.
 pub const MOCK_KEY: &str = "mockpaykey0123456789abcdefghijkl";
 
+/// The mock merchant's APIv3 key (`MockPay`'s default): public.
+pub const MOCK_API_V3_KEY: &str = "mockapiv3key0123456789abcdefghij";
+/// The serial of the mock merchant's API certificate, whose private key is public
+/// (`wechat-tower/src/test_util/keys/merchant_key.pem`).
+pub const MOCK_CERT_SERIAL: &str = "444F4E545553455448495345524941";
+
 /// Default smallest top-up: 1 fen (分).
 pub const DEFAULT_TOPUP_MIN_FEE: u64 = 1;
 /// Default largest top-up: 500 000 fen (5 000 yuan).
 pub const DEFAULT_TOPUP_MAX_FEE: u64 = 500_000;
 /// Default cap on the unpaid orders kept in memory.
 pub const DEFAULT_MAX_UNPAID_ORDERS: usize = 10_000;
+
+/// The APIv3 merchant of `WECHAT_PAY_VERSION=v3`.
+#[derive(Clone)]
+pub struct V3Settings {
+    /// `WECHAT_PAY_API_V3_KEY` (APIv3密钥, 32 characters). Never in `Debug`.
+    pub api_v3_key: String,
+    /// The PEM of `WECHAT_PAY_PRIVATE_KEY_FILE` (`apiclient_key.pem`). Never in `Debug`.
+    pub private_key_pem: String,
+    /// `WECHAT_PAY_CERT_SERIAL`: the serial of the merchant API certificate.
+    pub cert_serial: String,
+    /// `WECHAT_PAY_PUBLIC_KEY_ID` and the PEM of `WECHAT_PAY_PUBLIC_KEY_FILE`: public-key mode
+    /// (微信支付公钥); unset, the platform certificates (平台证书) are downloaded from the API.
+    pub public_key: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for V3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V3Settings")
+            .field("api_v3_key", &"[redacted]")
+            .field("private_key_pem", &"[redacted]")
+            .field("cert_serial", &self.cert_serial)
+            .field("public_key_id", &self.public_key.as_ref().map(|(id, _)| id))
+            .finish()
+    }
+}
 
 /// The demo's settings, from the environment variables this example's README lists.
 #[derive(Clone)]
@@ -46,9 +79,13 @@ pub struct Settings {
     /// `REDIS_URL`: where the records of handled notifications live, shared by every process
     /// of the demo; unset means memory.
     pub redis_url: Option<String>,
-    /// `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PUBLIC_KEY_ID` and `WECHAT_PAY_PUBLIC_KEY_FILE`
-    /// (PEM): accept v3 notifications too. The key is never in `Debug`.
+    /// In v2 mode, `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PUBLIC_KEY_ID` and
+    /// `WECHAT_PAY_PUBLIC_KEY_FILE` (PEM): accept v3 notifications too. The key is never in
+    /// `Debug`.
     pub v3: Option<(String, String, String)>,
+    /// `WECHAT_PAY_VERSION=v3`: orders, pay parameters and refunds through APIv3 with this
+    /// merchant (`WECHAT_PAY_KEY`, `WECHAT_PAY_SIGN_TYPE` and `v3` are then unused).
+    pub pay_v3: Option<V3Settings>,
     /// `TOPUP_MIN_FEE`: the smallest top-up (充值) in fen, default 1.
     pub topup_min_fee: u64,
     /// `TOPUP_MAX_FEE`: the largest top-up in fen, default 500 000.
@@ -73,6 +110,7 @@ impl std::fmt::Debug for Settings {
             .field("api_base", &self.api_base)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
             .field("v3", &self.v3.as_ref().map(|(_, id, _)| ("[redacted]", id)))
+            .field("pay_v3", &self.pay_v3)
             .field("topup_min_fee", &self.topup_min_fee)
             .field("topup_max_fee", &self.topup_max_fee)
             .field("max_unpaid_orders", &self.max_unpaid_orders)
@@ -94,7 +132,10 @@ where
 impl Settings {
     /// Reads `ADDR`, `PUBLIC_URL`, `WECHAT_APPID`, `WECHAT_PAY_MCH_ID`, `WECHAT_PAY_KEY`,
     /// `WECHAT_PAY_SIGN_TYPE`, `WECHAT_PAY_API_BASE`, `REDIS_URL`, `TOPUP_MIN_FEE`,
-    /// `TOPUP_MAX_FEE`, `MAX_UNPAID_ORDERS`, and the optional v3 ones.
+    /// `TOPUP_MAX_FEE`, `MAX_UNPAID_ORDERS`, and the optional v3 ones; with
+    /// `WECHAT_PAY_VERSION=v3`, `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PRIVATE_KEY_FILE`,
+    /// `WECHAT_PAY_CERT_SERIAL` and optionally `WECHAT_PAY_PUBLIC_KEY_ID` +
+    /// `WECHAT_PAY_PUBLIC_KEY_FILE`.
     ///
     /// Unset merchant variables fall back to the mock's public values: see
     /// [`Settings::check_demo_mode`] before serving.
@@ -115,10 +156,19 @@ impl Settings {
                 .map_err(|e| format!("WECHAT_PAY_SIGN_TYPE: {e}"))?,
             None => SignType::Md5,
         };
+        let pay_v3 = match var("WECHAT_PAY_VERSION").as_deref() {
+            None | Some("v2" | "V2") => None,
+            Some("v3" | "V3") => Some(v3_from_env(&var)?),
+            Some(other) => {
+                return Err(format!(
+                    "WECHAT_PAY_VERSION: {other:?} is neither v2 nor v3"
+                ));
+            }
+        };
         let v3 = match (
-            var("WECHAT_PAY_API_V3_KEY"),
-            var("WECHAT_PAY_PUBLIC_KEY_ID"),
-            var("WECHAT_PAY_PUBLIC_KEY_FILE"),
+            var("WECHAT_PAY_API_V3_KEY").filter(|_| pay_v3.is_none()),
+            var("WECHAT_PAY_PUBLIC_KEY_ID").filter(|_| pay_v3.is_none()),
+            var("WECHAT_PAY_PUBLIC_KEY_FILE").filter(|_| pay_v3.is_none()),
         ) {
             (Some(key), Some(id), Some(file)) => {
                 let pem = std::fs::read_to_string(&file)
@@ -144,6 +194,7 @@ impl Settings {
                 .unwrap_or_else(|| wechat_tower::pay::DEFAULT_PAY_API_BASE.to_owned()),
             redis_url: var("REDIS_URL"),
             v3,
+            pay_v3,
             topup_min_fee: parse("TOPUP_MIN_FEE", var("TOPUP_MIN_FEE"), DEFAULT_TOPUP_MIN_FEE)?,
             topup_max_fee: parse("TOPUP_MAX_FEE", var("TOPUP_MAX_FEE"), DEFAULT_TOPUP_MAX_FEE)?,
             max_unpaid_orders: parse(
@@ -170,11 +221,19 @@ impl Settings {
             api_base: api_base.to_owned(),
             redis_url: None,
             v3: None,
+            pay_v3: None,
             topup_min_fee: DEFAULT_TOPUP_MIN_FEE,
             topup_max_fee: DEFAULT_TOPUP_MAX_FEE,
             max_unpaid_orders: DEFAULT_MAX_UNPAID_ORDERS,
             products: Product::demo_catalogue(),
         }
+    }
+
+    /// The same settings in v3 mode (`WECHAT_PAY_VERSION=v3`) with this merchant.
+    #[must_use]
+    pub fn with_v3(mut self, v3: V3Settings) -> Self {
+        self.pay_v3 = Some(v3);
+        self
     }
 
     /// Checks the settings that do not depend on each other's parsing: top-up bounds, the
@@ -196,6 +255,11 @@ impl Settings {
         if self.max_unpaid_orders == 0 {
             return Err("MAX_UNPAID_ORDERS: at least 1".into());
         }
+        if let Some(v3) = &self.pay_v3
+            && v3.api_v3_key.len() != 32
+        {
+            return Err("WECHAT_PAY_API_V3_KEY: 32 characters".into());
+        }
         crate::catalogue::validate(&self.products)
     }
 
@@ -211,6 +275,22 @@ impl Settings {
     ///
     /// When the v3 public key is not a PEM RSA public key.
     pub fn pay_config(&self) -> Result<PayConfig, String> {
+        if let Some(v3) = &self.pay_v3 {
+            // v3 mode takes no v2 notification: the v2 key is random (from the OS CSPRNG) and
+            // never leaves this process, so nothing can sign one.
+            let mut config = PayConfig::new(
+                &self.appid,
+                &self.mch_id,
+                wechat_tower::core::pay::nonce_str(),
+            )
+            .api_v3_key(&v3.api_v3_key);
+            if let Some((id, pem)) = &v3.public_key {
+                config = config
+                    .wechatpay_public_key(id, pem)
+                    .map_err(|e| format!("WECHAT_PAY_PUBLIC_KEY_FILE: {e}"))?;
+            }
+            return Ok(config);
+        }
         let mut config =
             PayConfig::new(&self.appid, &self.mch_id, &self.key).sign_type(self.sign_type);
         if let Some((key, id, pem)) = &self.v3 {
@@ -220,6 +300,39 @@ impl Settings {
                 .map_err(|e| format!("WECHAT_PAY_PUBLIC_KEY_FILE: {e}"))?;
         }
         Ok(config)
+    }
+
+    /// The APIv3 client of v3 mode (`None` in v2 mode).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable that is wrong (a private key that does not parse, a bad
+    /// API base, ...).
+    pub fn v3_client(&self) -> Result<Option<PayV3Client>, String> {
+        let Some(v3) = &self.pay_v3 else {
+            return Ok(None);
+        };
+        let key = SigningKey::from_pkcs8_pem(&v3.private_key_pem)
+            .map_err(|e| format!("WECHAT_PAY_PRIVATE_KEY_FILE: {e}"))?;
+        let merchant = V3Merchant::new(
+            &self.appid,
+            &self.mch_id,
+            &v3.cert_serial,
+            key,
+            &v3.api_v3_key,
+        );
+        let mut builder = PayV3Client::builder(merchant)
+            .api_base(&self.api_base)
+            .notify_url(self.notify_url());
+        if let Some((id, pem)) = &v3.public_key {
+            builder = builder
+                .wechatpay_public_key(id, pem)
+                .map_err(|e| format!("WECHAT_PAY_PUBLIC_KEY_FILE: {e}"))?;
+        }
+        builder
+            .build()
+            .map(Some)
+            .map_err(|e| format!("WECHAT_PAY_API_BASE: {e}"))
     }
 
     /// The variables that hold the mock merchant's values, which this repository publishes:
@@ -233,8 +346,21 @@ impl Settings {
         if self.mch_id == MOCK_MCH_ID {
             names.push("WECHAT_PAY_MCH_ID");
         }
-        if constant_time_eq(self.key.as_bytes(), MOCK_KEY.as_bytes()) {
-            names.push("WECHAT_PAY_KEY");
+        match &self.pay_v3 {
+            None => {
+                if constant_time_eq(self.key.as_bytes(), MOCK_KEY.as_bytes()) {
+                    names.push("WECHAT_PAY_KEY");
+                }
+            }
+            Some(v3) => {
+                if constant_time_eq(v3.api_v3_key.as_bytes(), MOCK_API_V3_KEY.as_bytes()) {
+                    names.push("WECHAT_PAY_API_V3_KEY");
+                }
+                if v3.cert_serial.eq_ignore_ascii_case(MOCK_CERT_SERIAL) {
+                    // The mock merchant's private key is in this repository.
+                    names.push("WECHAT_PAY_PRIVATE_KEY_FILE");
+                }
+            }
         }
         names
     }
@@ -270,6 +396,40 @@ impl Settings {
             names.join(", "),
         ))
     }
+}
+
+/// The v3 merchant from `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PRIVATE_KEY_FILE`,
+/// `WECHAT_PAY_CERT_SERIAL`, and `WECHAT_PAY_PUBLIC_KEY_ID` + `WECHAT_PAY_PUBLIC_KEY_FILE`
+/// (both or neither).
+fn v3_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<V3Settings, String> {
+    let required =
+        |name: &str| var(name).ok_or_else(|| format!("WECHAT_PAY_VERSION=v3 needs {name}"));
+    let read = |name: &str, file: &str| {
+        std::fs::read_to_string(file).map_err(|e| format!("{name} {file}: {e}"))
+    };
+    let api_v3_key = required("WECHAT_PAY_API_V3_KEY")?;
+    let key_file = required("WECHAT_PAY_PRIVATE_KEY_FILE")?;
+    let private_key_pem = read("WECHAT_PAY_PRIVATE_KEY_FILE", &key_file)?;
+    let cert_serial = required("WECHAT_PAY_CERT_SERIAL")?;
+    let public_key = match (
+        var("WECHAT_PAY_PUBLIC_KEY_ID"),
+        var("WECHAT_PAY_PUBLIC_KEY_FILE"),
+    ) {
+        (Some(id), Some(file)) => Some((id, read("WECHAT_PAY_PUBLIC_KEY_FILE", &file)?)),
+        (None, None) => None,
+        _ => {
+            return Err(
+                "WECHAT_PAY_PUBLIC_KEY_ID and WECHAT_PAY_PUBLIC_KEY_FILE go together (or neither: platform certificates)"
+                    .into(),
+            );
+        }
+    };
+    Ok(V3Settings {
+        api_v3_key,
+        private_key_pem,
+        cert_serial,
+        public_key,
+    })
 }
 
 /// Whether an `http(s)://` URL's host is `localhost` or a loopback IP; anything unparsable
@@ -380,6 +540,142 @@ mod tests {
         assert!(!debug.contains(MOCK_KEY), "{debug}");
         assert!(!debug.contains("v3secret"), "{debug}");
         assert!(debug.contains("PUB_KEY_ID_1"), "{debug}");
+    }
+
+    fn mock_v3() -> V3Settings {
+        V3Settings {
+            api_v3_key: MOCK_API_V3_KEY.into(),
+            private_key_pem: "-----BEGIN PRIVATE KEY-----secret".into(),
+            cert_serial: MOCK_CERT_SERIAL.into(),
+            public_key: None,
+        }
+    }
+
+    #[test]
+    fn v3_mode_names_its_own_public_values_and_hides_its_keys() {
+        let settings = mock_settings("0.0.0.0:3000").with_v3(mock_v3());
+        assert_eq!(
+            settings.public_values(),
+            [
+                "WECHAT_APPID",
+                "WECHAT_PAY_MCH_ID",
+                "WECHAT_PAY_API_V3_KEY",
+                "WECHAT_PAY_PRIVATE_KEY_FILE"
+            ]
+        );
+        assert!(settings.check_demo_mode(false).is_err());
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains(MOCK_API_V3_KEY), "{debug}");
+        assert!(!debug.contains("secret"), "{debug}");
+        let mut real = settings;
+        real.appid = "wx1234567890abcdef".into();
+        real.mch_id = "1230000109".into();
+        real.pay_v3 = Some(V3Settings {
+            api_v3_key: "0123456789abcdef0123456789abcdef".into(),
+            cert_serial: "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C".into(),
+            ..mock_v3()
+        });
+        assert!(
+            real.public_values().is_empty(),
+            "{:?}",
+            real.public_values()
+        );
+        real.pay_v3 = Some(V3Settings {
+            api_v3_key: "short".into(),
+            ..mock_v3()
+        });
+        assert!(
+            real.validate()
+                .unwrap_err()
+                .contains("WECHAT_PAY_API_V3_KEY")
+        );
+        // A private key that does not parse is named.
+        let err = mock_settings("127.0.0.1:3000")
+            .with_v3(mock_v3())
+            .v3_client()
+            .unwrap_err();
+        assert!(err.starts_with("WECHAT_PAY_PRIVATE_KEY_FILE"), "{err}");
+    }
+
+    fn lookup(pairs: &[(&str, &str)], name: &str) -> Option<String> {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn v3_variables_are_read_together() {
+        let key_file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../wechat-tower/src/test_util/keys/merchant_key.pem"
+        );
+        let pub_file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../wechat-tower/src/test_util/mock_pay_pub.pem"
+        );
+        let base: &[(&str, &str)] = &[
+            ("WECHAT_PAY_API_V3_KEY", MOCK_API_V3_KEY),
+            ("WECHAT_PAY_PRIVATE_KEY_FILE", key_file),
+            ("WECHAT_PAY_CERT_SERIAL", MOCK_CERT_SERIAL),
+        ];
+        let v3 = v3_from_env(&|n| lookup(base, n)).unwrap();
+        assert!(
+            v3.private_key_pem
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        assert!(v3.public_key.is_none(), "certificate mode");
+        let with_key: &[(&str, &str)] = &[
+            ("WECHAT_PAY_API_V3_KEY", MOCK_API_V3_KEY),
+            ("WECHAT_PAY_PRIVATE_KEY_FILE", key_file),
+            ("WECHAT_PAY_CERT_SERIAL", MOCK_CERT_SERIAL),
+            ("WECHAT_PAY_PUBLIC_KEY_ID", "PUB_KEY_ID_1"),
+            ("WECHAT_PAY_PUBLIC_KEY_FILE", pub_file),
+        ];
+        let v3 = v3_from_env(&|n| lookup(with_key, n)).unwrap();
+        assert_eq!(v3.public_key.unwrap().0, "PUB_KEY_ID_1");
+        let half: &[(&str, &str)] = &[
+            ("WECHAT_PAY_API_V3_KEY", MOCK_API_V3_KEY),
+            ("WECHAT_PAY_PRIVATE_KEY_FILE", key_file),
+            ("WECHAT_PAY_CERT_SERIAL", MOCK_CERT_SERIAL),
+            ("WECHAT_PAY_PUBLIC_KEY_ID", "PUB_KEY_ID_1"),
+        ];
+        assert!(
+            v3_from_env(&|n| lookup(half, n))
+                .unwrap_err()
+                .contains("go together")
+        );
+        let no_serial: &[(&str, &str)] = &[
+            ("WECHAT_PAY_API_V3_KEY", MOCK_API_V3_KEY),
+            ("WECHAT_PAY_PRIVATE_KEY_FILE", key_file),
+        ];
+        assert!(
+            v3_from_env(&|n| lookup(no_serial, n))
+                .unwrap_err()
+                .contains("WECHAT_PAY_CERT_SERIAL")
+        );
+        let missing_file: &[(&str, &str)] = &[
+            ("WECHAT_PAY_API_V3_KEY", MOCK_API_V3_KEY),
+            (
+                "WECHAT_PAY_PRIVATE_KEY_FILE",
+                "/nonexistent/apiclient_key.pem",
+            ),
+            ("WECHAT_PAY_CERT_SERIAL", MOCK_CERT_SERIAL),
+        ];
+        assert!(
+            v3_from_env(&|n| lookup(missing_file, n))
+                .unwrap_err()
+                .starts_with("WECHAT_PAY_PRIVATE_KEY_FILE")
+        );
+    }
+
+    #[test]
+    fn the_v3_mode_takes_no_v2_notification() {
+        let settings = mock_settings("127.0.0.1:3000").with_v3(mock_v3());
+        let a = settings.pay_config().unwrap();
+        let b = settings.pay_config().unwrap();
+        assert_ne!(a.key().expose(), MOCK_KEY);
+        assert_ne!(a.key().expose(), b.key().expose(), "random per process");
     }
 
     #[test]

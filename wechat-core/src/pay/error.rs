@@ -77,6 +77,20 @@ pub enum PayErrorKind {
     /// A time inside a notification (a v2 refund's `success_time`) lies outside the accepted
     /// window: older than a replay could be recognised, or in the future. Names the field.
     StaleField(&'static str),
+    /// An APIv3 error answer (HTTP 4xx/5xx with `{"code", "message", "detail"}`), typed.
+    Api(super::v3::ApiError),
+    /// Signing failed: the OS random number generator (blinding) is unavailable.
+    Sign,
+    /// RSA-OAEP encryption failed: a plaintext too long for the key, or no random bytes.
+    Encrypt,
+    /// A platform certificate (平台证书) has expired (`notAfter` passed): what it signs is not
+    /// trusted. Names its serial.
+    ExpiredCertificate(String),
+    /// A downloaded platform certificate's serial differs from the `serial_no` it was listed
+    /// under. Names the listed serial.
+    CertificateMismatch(String),
+    /// A downloaded file's hash (a bill's SHA-1 `hash_value`) does not match its bytes.
+    HashMismatch,
 }
 
 impl PayError {
@@ -165,6 +179,23 @@ impl fmt::Display for PayError {
                 f,
                 "`{name}` outside the accepted window (too old to tell from a replay, or in the future)"
             ),
+            PayErrorKind::Api(err) => err.fmt(f),
+            PayErrorKind::Sign => {
+                f.write_str("signing failed: the OS random number generator is unavailable")
+            }
+            PayErrorKind::Encrypt => f.write_str(
+                "RSA-OAEP encryption failed (plaintext too long for the key, or no random bytes)",
+            ),
+            PayErrorKind::ExpiredCertificate(serial) => {
+                write!(f, "platform certificate `{serial}` has expired")
+            }
+            PayErrorKind::CertificateMismatch(serial) => write!(
+                f,
+                "the certificate listed as `{serial}` carries another serial number"
+            ),
+            PayErrorKind::HashMismatch => {
+                f.write_str("the downloaded file does not match its hash_value")
+            }
         }
     }
 }
@@ -295,6 +326,22 @@ err_codes! {
     UserPaying = "USERPAYING", "the user is still paying (entering the password)", true;
     /// `INVALID_TRANSACTIONID`.
     InvalidTransactionId = "INVALID_TRANSACTIONID", "invalid transaction_id", false;
+    /// `USER_ACCOUNT_ABNORMAL` (refund): the payer's account is closed or frozen.
+    UserAccountAbnormal = "USER_ACCOUNT_ABNORMAL", "the payer's account is abnormal (closed or frozen): refund another way", false;
+    /// `INVALID_REQ_TOO_MUCH` (refund): too many refunds of the order.
+    InvalidReqTooMuch = "INVALID_REQ_TOO_MUCH", "too many refunds of this order", false;
+    /// `BIZERR_NEED_RETRY` (refund): concurrent refunds of one order.
+    BizerrNeedRetry = "BIZERR_NEED_RETRY", "concurrent refund: retry the same out_refund_no", true;
+    /// `TRADE_OVERDUE` (refund): the order is too old to refund (over a year).
+    TradeOverdue = "TRADE_OVERDUE", "the order is too old to refund", false;
+    /// `ERROR` (refund): refused for a reason in `err_code_des` (order not paid, fully refunded…).
+    Error = "ERROR", "refund refused (see err_code_des)", false;
+    /// `CERT_ERROR` (refund): the client certificate (商户API证书) is missing or wrong.
+    CertError = "CERT_ERROR", "the merchant's client certificate is missing or wrong", false;
+    /// `REFUNDNOTEXIST` (refund query).
+    RefundNotExist = "REFUNDNOTEXIST", "no such refund", false;
+    /// `REFUND_FEE_MISMATCH` (refund): the same `out_refund_no` with other amounts.
+    RefundFeeMismatch = "REFUND_FEE_MISMATCH", "out_refund_no already used with other amounts", false;
 }
 
 #[cfg(test)]
@@ -319,6 +366,14 @@ mod tests {
             "SIGNERROR",
             "OUT_TRADE_NO_USED",
             "ORDERNOTEXIST",
+            "USER_ACCOUNT_ABNORMAL",
+            "INVALID_REQ_TOO_MUCH",
+            "BIZERR_NEED_RETRY",
+            "TRADE_OVERDUE",
+            "ERROR",
+            "CERT_ERROR",
+            "REFUNDNOTEXIST",
+            "REFUND_FEE_MISMATCH",
         ] {
             let parsed = ErrCode::parse(code);
             assert!(!matches!(parsed, ErrCode::Other(_)), "{code}");

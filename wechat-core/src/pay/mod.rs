@@ -1,6 +1,6 @@
 //! WeChat Pay (微信支付), the protocol: v2 (XML, MD5/HMAC-SHA256), which the classic JSAPI,
-//! Mini Program, Native and H5 flows use, and the notifications of v3 (JSON, AES-256-GCM,
-//! RSA-SHA256), which new merchants get. Pure and synchronous: no I/O, no clock (time is passed
+//! Mini Program, Native and H5 flows use, and APIv3 (JSON, AES-256-GCM, RSA-SHA256), which new
+//! merchants get. Pure and synchronous: no I/O, no clock (time is passed
 //! in); `wechat-tower`'s `pay` module sends the requests and serves the notify URL.
 //!
 //! | module | what it does |
@@ -10,8 +10,8 @@
 //! | [`order`] | unified order (统一下单) with validation, order query, close order |
 //! | [`params`] | pay parameters for JSAPI / Mini Program ([`JsapiPayParams`]) and APP |
 //! | [`notify`] | the pay notification (支付结果通知), verified with the merchant's sign type |
-//! | [`refund`] | the refund notification (退款结果通知): `req_info` AES-256-ECB |
-//! | [`v3`] | v3 notifications: `Wechatpay-Signature` (platform certificate or WeChat Pay public key), timestamp window, AEAD_AES_256_GCM |
+//! | [`refund`] | refunds (申请退款, `secapi/pay/refund`, with the merchant certificate) and refund queries (查询退款); the refund notification (退款结果通知): `req_info` AES-256-ECB |
+//! | [`v3`] | APIv3: request signing (`Authorization: WECHATPAY2-SHA256-RSA2048`, constant-time RSA), answers and notifications verified (`Wechatpay-Signature` by platform certificate or WeChat Pay public key, timestamp window), AEAD_AES_256_GCM, platform certificates, RSA-OAEP, typed orders, refunds, bills, transfers and errors |
 //! | [`error`] | [`PayError`]: WeChat's `return_code` / `result_code` + [`ErrCode`], typed |
 //!
 //! An order, its pay parameters and its notification, end to end (WeChat Pay's side played by
@@ -76,7 +76,10 @@ pub use order::{
     close_order_request, order_query_request,
 };
 pub use params::{AppPayParams, JsapiPayParams};
-pub use refund::{RefundNotification, RefundStatus};
+pub use refund::{
+    Refund, RefundAccount, RefundNotification, RefundQueryId, RefundQueryResponse, RefundRecord,
+    RefundResponse, RefundStatus, refund_query_request,
+};
 pub use sign::SignType;
 
 use crate::secret::PayKey;

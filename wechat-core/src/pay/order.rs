@@ -305,7 +305,7 @@ pub fn validate_out_trade_no(out_trade_no: &str) -> Result<(), PayError> {
 }
 
 /// `http(s)://host[...]`, no query, no whitespace.
-fn is_absolute_url(url: &str) -> bool {
+pub(crate) fn is_absolute_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));

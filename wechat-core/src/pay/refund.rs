@@ -133,6 +133,8 @@ pub enum RefundStatus {
     Change,
     /// `REFUNDCLOSE`: closed.
     RefundClose,
+    /// `PROCESSING`: asked, not finished yet (refund query only; notifications come at the end).
+    Processing,
     /// A status this crate does not know.
     Other(String),
 }
@@ -145,7 +147,20 @@ impl RefundStatus {
             "SUCCESS" => Self::Success,
             "CHANGE" => Self::Change,
             "REFUNDCLOSE" => Self::RefundClose,
+            "PROCESSING" => Self::Processing,
             other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// WeChat's name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Change => "CHANGE",
+            Self::RefundClose => "REFUNDCLOSE",
+            Self::Processing => "PROCESSING",
+            Self::Other(name) => name,
         }
     }
 }
@@ -410,6 +425,513 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+// ---------------------------------------------------------------------------------------------
+// 申请退款 (`secapi/pay/refund`) and 查询退款 (`pay/refundquery`): requests and answers.
+// ---------------------------------------------------------------------------------------------
+
+/// Longest `out_refund_no` WeChat accepts.
+pub const MAX_OUT_REFUND_NO_LEN: usize = 64;
+
+/// Most refunds one answer of refund query may list (WeChat allows 50 refunds per order); a
+/// larger `refund_count` is refused rather than read field by field.
+pub const MAX_REFUND_COUNT: usize = 50;
+
+/// Which account a refund is paid from (`refund_account`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefundAccount {
+    /// `REFUND_SOURCE_UNSETTLED_FUNDS`: unsettled funds (未结算资金, the default).
+    UnsettledFunds,
+    /// `REFUND_SOURCE_RECHARGE_FUNDS`: the balance of the merchant's fund account (可用余额).
+    RechargeFunds,
+}
+
+impl RefundAccount {
+    /// WeChat's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnsettledFunds => "REFUND_SOURCE_UNSETTLED_FUNDS",
+            Self::RechargeFunds => "REFUND_SOURCE_RECHARGE_FUNDS",
+        }
+    }
+}
+
+/// A refund request (申请退款, `POST /secapi/pay/refund`): part or all of a paid order back to
+/// its payer. The call needs the merchant's client certificate (商户API证书, mutual TLS):
+/// `wechat-tower`'s `PayClient::refund` says how to give it.
+///
+/// Validated before it is signed ([`Refund::validate`]). Asking again with the same
+/// `out_refund_no` and amounts is safe: WeChat answers with the same refund, so retry a refund
+/// whose answer was lost with the **same** `out_refund_no`.
+///
+/// ```
+/// use wechat_core::pay::{Merchant, OrderId, SignType};
+/// use wechat_core::pay::refund::Refund;
+///
+/// let merchant = Merchant::new("wxd930ea5d5a258f4f", "10000100", "192006250b4c09247ec02edce69f6a2d");
+/// let refund = Refund::new(OrderId::OutTradeNo("no-1".into()), "refund-1", 1200, 200)
+///     .refund_desc("one noodle short");
+/// let request = refund.to_request(&merchant, "5K8264ILTKCH16CQ2502SI8ZNMTM67VS")?;
+/// assert_eq!(request.get("refund_fee"), Some("200"));
+/// request.verify_sign(merchant.key(), SignType::Md5)?;
+///
+/// // More back than was paid: refused before anything is sent.
+/// assert!(Refund::new(OrderId::OutTradeNo("no-1".into()), "refund-2", 1200, 1201).validate().is_err());
+/// # Ok::<(), wechat_core::pay::PayError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Refund {
+    /// The order refunded: `transaction_id` (preferred) or `out_trade_no`.
+    pub order: super::OrderId,
+    /// `out_refund_no` (商户退款单号): the merchant's number of this refund, unique per
+    /// merchant, 1 to 64 of `0-9a-zA-Z_-|*@`. Several refunds of one order each have their own.
+    pub out_refund_no: String,
+    /// `total_fee`: what the order was paid, in fen; must be the order's.
+    pub total_fee: u64,
+    /// `refund_fee`: what this refund gives back, in fen, 1 to `total_fee`.
+    pub refund_fee: u64,
+    /// `refund_fee_type` (default `CNY`).
+    pub refund_fee_type: Option<String>,
+    /// `refund_desc`: the reason, shown to the payer (at most 80 characters).
+    pub refund_desc: Option<String>,
+    /// `refund_account`: which funds pay the refund.
+    pub refund_account: Option<RefundAccount>,
+    /// `notify_url` of the refund notification (退款结果通知); absolute `http(s)://`, no query.
+    /// Without it, the one configured in the merchant platform.
+    pub notify_url: Option<String>,
+}
+
+impl Refund {
+    /// A refund of `refund_fee` fen of the order `order`, paid `total_fee` fen, numbered
+    /// `out_refund_no` by the merchant.
+    pub fn new(
+        order: super::OrderId,
+        out_refund_no: impl Into<String>,
+        total_fee: u64,
+        refund_fee: u64,
+    ) -> Self {
+        Self {
+            order,
+            out_refund_no: out_refund_no.into(),
+            total_fee,
+            refund_fee,
+            refund_fee_type: None,
+            refund_desc: None,
+            refund_account: None,
+            notify_url: None,
+        }
+    }
+
+    /// Sets `refund_desc`.
+    pub fn refund_desc(mut self, reason: impl Into<String>) -> Self {
+        self.refund_desc = Some(reason.into());
+        self
+    }
+
+    /// Sets `notify_url`.
+    pub fn notify_url(mut self, url: impl Into<String>) -> Self {
+        self.notify_url = Some(url.into());
+        self
+    }
+
+    /// Sets `refund_account`.
+    pub fn refund_account(mut self, account: RefundAccount) -> Self {
+        self.refund_account = Some(account);
+        self
+    }
+
+    /// Sets `refund_fee_type`.
+    pub fn refund_fee_type(mut self, currency: impl Into<String>) -> Self {
+        self.refund_fee_type = Some(currency.into());
+        self
+    }
+
+    /// Checks what WeChat would refuse.
+    ///
+    /// # Errors
+    ///
+    /// [`PayErrorKind::InvalidRequest`] naming the field and the rule.
+    pub fn validate(&self) -> Result<(), PayError> {
+        let invalid = |why: &'static str| Err(PayErrorKind::InvalidRequest(why).into());
+        validate_order_id(&self.order)?;
+        validate_out_refund_no(&self.out_refund_no)?;
+        if self.total_fee == 0 {
+            return invalid("total_fee is in fen (分) and must be more than 0");
+        }
+        if self.refund_fee == 0 {
+            return invalid("refund_fee is in fen (分) and must be more than 0");
+        }
+        if self.refund_fee > self.total_fee {
+            return invalid("refund_fee is at most total_fee");
+        }
+        if self
+            .refund_desc
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 80)
+        {
+            return invalid("refund_desc is at most 80 characters");
+        }
+        if self
+            .notify_url
+            .as_ref()
+            .is_some_and(|url| !super::order::is_absolute_url(url))
+        {
+            return invalid("notify_url must be an absolute http(s) URL without a query");
+        }
+        Ok(())
+    }
+
+    /// The signed request map of `secapi/pay/refund`, after [`Refund::validate`]. `nonce_str`
+    /// should come from [`nonce_str`](super::nonce_str).
+    ///
+    /// # Errors
+    ///
+    /// As [`Refund::validate`].
+    pub fn to_request(
+        &self,
+        merchant: &super::Merchant,
+        nonce_str: &str,
+    ) -> Result<PayMap, PayError> {
+        self.validate()?;
+        let mut map = merchant.base_map(nonce_str);
+        insert_order_id(&mut map, &self.order);
+        map.insert("out_refund_no", self.out_refund_no.clone());
+        map.insert("total_fee", self.total_fee.to_string());
+        map.insert("refund_fee", self.refund_fee.to_string());
+        for (key, value) in [
+            ("refund_fee_type", &self.refund_fee_type),
+            ("refund_desc", &self.refund_desc),
+            ("notify_url", &self.notify_url),
+        ] {
+            if let Some(value) = value {
+                map.insert(key, value.clone());
+            }
+        }
+        if let Some(account) = self.refund_account {
+            map.insert("refund_account", account.as_str());
+        }
+        map.sign(merchant.key(), merchant.sign_type());
+        Ok(map)
+    }
+}
+
+fn insert_order_id(map: &mut PayMap, id: &super::OrderId) {
+    match id {
+        super::OrderId::TransactionId(v) => map.insert("transaction_id", v.clone()),
+        super::OrderId::OutTradeNo(v) => map.insert("out_trade_no", v.clone()),
+    };
+}
+
+fn validate_order_id(id: &super::OrderId) -> Result<(), PayError> {
+    match id {
+        super::OrderId::OutTradeNo(no) => super::order::validate_out_trade_no(no),
+        super::OrderId::TransactionId(id) => {
+            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Err(
+                    PayErrorKind::InvalidRequest("transaction_id is 1 to 32 letters and digits")
+                        .into(),
+                )
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks an `out_refund_no`: 1 to 64 of `0-9a-zA-Z_-|*@`.
+///
+/// # Errors
+///
+/// [`PayErrorKind::InvalidRequest`].
+pub fn validate_out_refund_no(out_refund_no: &str) -> Result<(), PayError> {
+    if out_refund_no.is_empty() || out_refund_no.len() > MAX_OUT_REFUND_NO_LEN {
+        return Err(PayErrorKind::InvalidRequest("out_refund_no is 1 to 64 characters").into());
+    }
+    if !out_refund_no
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'|' | b'*' | b'@'))
+    {
+        return Err(PayErrorKind::InvalidRequest(
+            "out_refund_no is made of 0-9, a-z, A-Z and _ - | * @",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The answer of a refund request: WeChat accepted the refund (it completes later: query it,
+/// or wait for the refund notification). Read from an answer already checked by
+/// [`PayMap::from_response`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundResponse {
+    /// `transaction_id` of the order.
+    pub transaction_id: String,
+    /// `out_trade_no` of the order.
+    pub out_trade_no: String,
+    /// `out_refund_no`, as asked.
+    pub out_refund_no: String,
+    /// `refund_id` (微信退款单号).
+    pub refund_id: String,
+    /// `refund_fee`, in fen.
+    pub refund_fee: u64,
+    /// `total_fee` of the order, in fen.
+    pub total_fee: u64,
+    /// `cash_fee` of the order, in fen.
+    pub cash_fee: Option<u64>,
+    /// `settlement_refund_fee`, in fen (after coupons).
+    pub settlement_refund_fee: Option<u64>,
+    /// `cash_refund_fee`, in fen.
+    pub cash_refund_fee: Option<u64>,
+    /// The whole answer.
+    pub raw: PayMap,
+}
+
+impl RefundResponse {
+    /// Reads the answer (already checked by [`PayMap::from_response`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PayErrorKind::MissingField`] / [`PayErrorKind::InvalidField`]; `refund_fee` above
+    /// `total_fee` is [`PayErrorKind::InvalidField`].
+    pub fn from_map(map: PayMap) -> Result<Self, PayError> {
+        let refund_fee = map.require_u64("refund_fee")?;
+        let total_fee = map.require_u64("total_fee")?;
+        if refund_fee > total_fee {
+            return Err(PayErrorKind::InvalidField("refund_fee").into());
+        }
+        Ok(Self {
+            transaction_id: identifier(&map, "transaction_id")?,
+            out_trade_no: identifier(&map, "out_trade_no")?,
+            out_refund_no: identifier(&map, "out_refund_no")?,
+            refund_id: identifier(&map, "refund_id")?,
+            refund_fee,
+            total_fee,
+            cash_fee: map.get_u64("cash_fee")?,
+            settlement_refund_fee: map.get_u64("settlement_refund_fee")?,
+            cash_refund_fee: map.get_u64("cash_refund_fee")?,
+            raw: map,
+        })
+    }
+
+    /// Checks that the answer is about `request`: the same `out_refund_no`, order and amounts.
+    /// WeChat signs what it answers, so a mismatch means a confused proxy or mock, never a
+    /// refund to believe.
+    ///
+    /// # Errors
+    ///
+    /// [`PayErrorKind::InvalidField`] naming the first field that differs.
+    pub fn check_matches(&self, request: &Refund) -> Result<(), PayError> {
+        let mismatch = |field: &'static str| Err(PayErrorKind::InvalidField(field).into());
+        if self.out_refund_no != request.out_refund_no {
+            return mismatch("out_refund_no");
+        }
+        match &request.order {
+            super::OrderId::TransactionId(id) if *id != self.transaction_id => {
+                return mismatch("transaction_id");
+            }
+            super::OrderId::OutTradeNo(no) if *no != self.out_trade_no => {
+                return mismatch("out_trade_no");
+            }
+            _ => {}
+        }
+        if self.refund_fee != request.refund_fee {
+            return mismatch("refund_fee");
+        }
+        if self.total_fee != request.total_fee {
+            return mismatch("total_fee");
+        }
+        Ok(())
+    }
+}
+
+/// What a refund query (查询退款, `POST /pay/refundquery`) looks up: one refund by its ids, or
+/// every refund of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundQueryId {
+    /// `refund_id` (微信退款单号): that refund.
+    RefundId(String),
+    /// `out_refund_no` (商户退款单号): that refund.
+    OutRefundNo(String),
+    /// The refunds of the order with this `transaction_id` (up to 10 per answer).
+    TransactionId(String),
+    /// The refunds of the order with this `out_trade_no` (up to 10 per answer).
+    OutTradeNo(String),
+}
+
+/// The signed request map of refund query (`pay/refundquery`). Needs no client certificate.
+///
+/// # Errors
+///
+/// [`PayErrorKind::InvalidRequest`] for an empty or malformed id.
+pub fn refund_query_request(
+    merchant: &super::Merchant,
+    id: &RefundQueryId,
+    nonce_str: &str,
+) -> Result<PayMap, PayError> {
+    let mut map = merchant.base_map(nonce_str);
+    match id {
+        RefundQueryId::RefundId(v) => {
+            if v.is_empty() || v.len() > 32 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(PayErrorKind::InvalidRequest(
+                    "refund_id is 1 to 32 letters and digits",
+                )
+                .into());
+            }
+            map.insert("refund_id", v.clone());
+        }
+        RefundQueryId::OutRefundNo(v) => {
+            validate_out_refund_no(v)?;
+            map.insert("out_refund_no", v.clone());
+        }
+        RefundQueryId::TransactionId(v) => {
+            let id = super::OrderId::TransactionId(v.clone());
+            validate_order_id(&id)?;
+            insert_order_id(&mut map, &id);
+        }
+        RefundQueryId::OutTradeNo(v) => {
+            let id = super::OrderId::OutTradeNo(v.clone());
+            validate_order_id(&id)?;
+            insert_order_id(&mut map, &id);
+        }
+    }
+    map.sign(merchant.key(), merchant.sign_type());
+    Ok(map)
+}
+
+/// One refund in a [`RefundQueryResponse`]: the fields WeChat numbers `_$n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundRecord {
+    /// `out_refund_no_$n`.
+    pub out_refund_no: String,
+    /// `refund_id_$n`.
+    pub refund_id: String,
+    /// `refund_fee_$n`, in fen.
+    pub refund_fee: u64,
+    /// `settlement_refund_fee_$n`, in fen.
+    pub settlement_refund_fee: Option<u64>,
+    /// `refund_status_$n`.
+    pub refund_status: RefundStatus,
+    /// `refund_channel_$n` (`ORIGINAL`, `BALANCE`, …).
+    pub refund_channel: Option<String>,
+    /// `refund_account_$n`.
+    pub refund_account: Option<String>,
+    /// `refund_recv_accout_$n` (WeChat's spelling): where the money went.
+    pub refund_recv_accout: Option<String>,
+    /// `refund_success_time_$n` (`yyyy-MM-dd HH:mm:ss`, Beijing time), once refunded.
+    pub refund_success_time: Option<String>,
+}
+
+/// The answer of a refund query: the order and its refunds, read from the numbered fields
+/// (`out_refund_no_0`, `refund_fee_0`, …, up to `refund_count`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundQueryResponse {
+    /// `transaction_id` of the order.
+    pub transaction_id: String,
+    /// `out_trade_no` of the order.
+    pub out_trade_no: String,
+    /// `total_fee` of the order, in fen.
+    pub total_fee: u64,
+    /// `cash_fee` of the order, in fen.
+    pub cash_fee: Option<u64>,
+    /// `total_refund_count`: every refund of the order (when more than one answer holds).
+    pub total_refund_count: Option<u64>,
+    /// The refunds listed, in WeChat's order (`_0`, `_1`, …).
+    pub refunds: Vec<RefundRecord>,
+    /// The whole answer.
+    pub raw: PayMap,
+}
+
+impl RefundQueryResponse {
+    /// Reads the answer (already checked by [`PayMap::from_response`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PayErrorKind::MissingField`] / [`PayErrorKind::InvalidField`]: `refund_count` above
+    /// [`MAX_REFUND_COUNT`], a numbered field missing (named `…_$n`), a refund above
+    /// `total_fee`, or refunds that add up to more than `total_fee`.
+    pub fn from_map(map: PayMap) -> Result<Self, PayError> {
+        let total_fee = map.require_u64("total_fee")?;
+        let count = usize::try_from(map.require_u64("refund_count")?)
+            .ok()
+            .filter(|&n| n <= MAX_REFUND_COUNT)
+            .ok_or(PayErrorKind::InvalidField("refund_count"))?;
+        let mut refunds = Vec::with_capacity(count);
+        let mut sum = 0u64;
+        for n in 0..count {
+            let key = |name: &str| format!("{name}_{n}");
+            let required = |name: &'static str, placeholder: &'static str| {
+                map.get_nonempty(&key(name))
+                    .ok_or_else(|| PayError::from(PayErrorKind::MissingField(placeholder)))
+            };
+            let out_refund_no = required("out_refund_no", "out_refund_no_$n")?;
+            let refund_id = required("refund_id", "refund_id_$n")?;
+            for (id, name) in [
+                (out_refund_no, "out_refund_no_$n"),
+                (refund_id, "refund_id_$n"),
+            ] {
+                if id.len() > MAX_ID_LEN || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(PayErrorKind::InvalidField(name).into());
+                }
+            }
+            let number = |name: &str, placeholder: &'static str| -> Result<Option<u64>, PayError> {
+                match map.get(&key(name)) {
+                    None => Ok(None),
+                    Some(v)
+                        if !v.is_empty()
+                            && v.len() <= 19
+                            && v.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        v.parse()
+                            .map(Some)
+                            .map_err(|_| PayErrorKind::InvalidField(placeholder).into())
+                    }
+                    Some(_) => Err(PayErrorKind::InvalidField(placeholder).into()),
+                }
+            };
+            let refund_fee = number("refund_fee", "refund_fee_$n")?
+                .ok_or(PayErrorKind::MissingField("refund_fee_$n"))?;
+            sum = sum
+                .checked_add(refund_fee)
+                .filter(|&s| s <= total_fee)
+                .ok_or(PayErrorKind::InvalidField("refund_fee_$n"))?;
+            let optional = |name: &str| map.get_nonempty(&key(name)).map(str::to_owned);
+            refunds.push(RefundRecord {
+                out_refund_no: out_refund_no.to_owned(),
+                refund_id: refund_id.to_owned(),
+                refund_fee,
+                settlement_refund_fee: number("settlement_refund_fee", "settlement_refund_fee_$n")?,
+                refund_status: RefundStatus::parse(required("refund_status", "refund_status_$n")?),
+                refund_channel: optional("refund_channel"),
+                refund_account: optional("refund_account"),
+                refund_recv_accout: optional("refund_recv_accout"),
+                refund_success_time: optional("refund_success_time"),
+            });
+        }
+        Ok(Self {
+            transaction_id: identifier(&map, "transaction_id")?,
+            out_trade_no: identifier(&map, "out_trade_no")?,
+            total_fee,
+            cash_fee: map.get_u64("cash_fee")?,
+            total_refund_count: map.get_u64("total_refund_count")?,
+            refunds,
+            raw: map,
+        })
+    }
+
+    /// The refund numbered `out_refund_no` by the merchant, if listed.
+    #[must_use]
+    pub fn refund(&self, out_refund_no: &str) -> Option<&RefundRecord> {
+        self.refunds
+            .iter()
+            .find(|r| r.out_refund_no == out_refund_no)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,5 +1154,266 @@ mod tests {
         let _ = format_beijing_time(u64::MAX);
         assert_eq!(parse_beijing_time(""), None);
         assert_eq!(parse_beijing_time("2100-02-29 00:00:00"), None);
+    }
+
+    mod requests {
+        use super::super::super::{Merchant, OrderId, SignType};
+        use super::*;
+
+        fn merchant() -> Merchant {
+            Merchant::new("wx1", "1000", "192006250b4c09247ec02edce69f6a2d")
+                .with_sign_type(SignType::HmacSha256)
+        }
+
+        fn refund() -> Refund {
+            Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1200, 200)
+        }
+
+        fn reason(refund: &Refund) -> &'static str {
+            match refund.validate().unwrap_err().into_kind() {
+                PayErrorKind::InvalidRequest(why) => why,
+                other => panic!("{other:?}"),
+            }
+        }
+
+        #[test]
+        fn a_refund_request_is_signed_with_the_merchant_sign_type() {
+            let map = refund()
+                .refund_desc("short")
+                .notify_url("https://example.com/refund")
+                .refund_account(RefundAccount::RechargeFunds)
+                .to_request(&merchant(), "n0nce")
+                .unwrap();
+            map.verify_sign(merchant().key(), SignType::HmacSha256)
+                .unwrap();
+            for (k, v) in [
+                ("sign_type", "HMAC-SHA256"),
+                ("out_trade_no", "no-1"),
+                ("out_refund_no", "r-1"),
+                ("total_fee", "1200"),
+                ("refund_fee", "200"),
+                ("refund_desc", "short"),
+                ("notify_url", "https://example.com/refund"),
+                ("refund_account", "REFUND_SOURCE_RECHARGE_FUNDS"),
+            ] {
+                assert_eq!(map.get(k), Some(v), "{k}");
+            }
+            assert_eq!(map.get("transaction_id"), None);
+        }
+
+        #[test]
+        fn every_rule_names_its_field() {
+            let cases = [
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1200, 1201),
+                    "refund_fee is at most total_fee",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1200, 0),
+                    "refund_fee is in fen (分) and must be more than 0",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 0, 0),
+                    "total_fee is in fen (分) and must be more than 0",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "", 1200, 1),
+                    "out_refund_no is 1 to 64 characters",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r 1", 1200, 1),
+                    "out_refund_no is made of 0-9, a-z, A-Z and _ - | * @",
+                ),
+                (
+                    Refund::new(OrderId::TransactionId("42<x>".into()), "r-1", 1200, 1),
+                    "transaction_id is 1 to 32 letters and digits",
+                ),
+                (
+                    refund().refund_desc("退".repeat(81)),
+                    "refund_desc is at most 80 characters",
+                ),
+                (
+                    refund().notify_url("https://example.com/r?x=1"),
+                    "notify_url must be an absolute http(s) URL without a query",
+                ),
+            ];
+            for (refund, why) in cases {
+                assert_eq!(reason(&refund), why);
+            }
+            refund().refund_desc("退".repeat(80)).validate().unwrap();
+            Refund::new(OrderId::OutTradeNo("no-1".into()), "r".repeat(64), 1, 1)
+                .validate()
+                .unwrap();
+        }
+
+        fn answer(fields: &[(&str, &str)]) -> PayMap {
+            fields.iter().copied().collect()
+        }
+
+        fn refund_answer() -> PayMap {
+            answer(&[
+                ("transaction_id", "4200"),
+                ("out_trade_no", "no-1"),
+                ("out_refund_no", "r-1"),
+                ("refund_id", "5000"),
+                ("refund_fee", "200"),
+                ("total_fee", "1200"),
+                ("cash_fee", "1200"),
+            ])
+        }
+
+        #[test]
+        fn a_refund_answer_is_read_and_matched() {
+            let res = RefundResponse::from_map(refund_answer()).unwrap();
+            assert_eq!(
+                (res.refund_fee, res.total_fee, res.cash_fee),
+                (200, 1200, Some(1200))
+            );
+            res.check_matches(&refund()).unwrap();
+            for (other, field) in [
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-2", 1200, 200),
+                    "out_refund_no",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-2".into()), "r-1", 1200, 200),
+                    "out_trade_no",
+                ),
+                (
+                    Refund::new(OrderId::TransactionId("4201".into()), "r-1", 1200, 200),
+                    "transaction_id",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1200, 201),
+                    "refund_fee",
+                ),
+                (
+                    Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1201, 200),
+                    "total_fee",
+                ),
+            ] {
+                assert_eq!(
+                    res.check_matches(&other).unwrap_err().into_kind(),
+                    PayErrorKind::InvalidField(field)
+                );
+            }
+        }
+
+        #[test]
+        fn a_refund_answer_above_the_order_is_refused() {
+            let mut map = refund_answer();
+            map.insert("refund_fee", "1201");
+            assert_eq!(
+                RefundResponse::from_map(map).unwrap_err().into_kind(),
+                PayErrorKind::InvalidField("refund_fee")
+            );
+            let mut map = refund_answer();
+            map.remove("refund_id");
+            assert_eq!(
+                RefundResponse::from_map(map).unwrap_err().into_kind(),
+                PayErrorKind::MissingField("refund_id")
+            );
+        }
+
+        fn query_answer(count: usize) -> PayMap {
+            let mut map = answer(&[
+                ("transaction_id", "4200"),
+                ("out_trade_no", "no-1"),
+                ("total_fee", "1200"),
+                ("cash_fee", "1200"),
+            ]);
+            map.insert("refund_count", count.to_string());
+            for n in 0..count {
+                map.insert(format!("out_refund_no_{n}"), format!("r-{n}"));
+                map.insert(format!("refund_id_{n}"), format!("500{n}"));
+                map.insert(format!("refund_fee_{n}"), "100");
+                map.insert(format!("refund_status_{n}"), "PROCESSING");
+            }
+            map
+        }
+
+        #[test]
+        fn refund_query_reads_every_numbered_refund() {
+            let mut map = query_answer(3);
+            map.insert("refund_status_1", "SUCCESS");
+            map.insert("refund_success_time_1", "2023-11-14 10:00:00");
+            let res = RefundQueryResponse::from_map(map).unwrap();
+            assert_eq!(res.refunds.len(), 3);
+            assert_eq!(res.refunds[2].out_refund_no, "r-2");
+            assert_eq!(res.refunds[0].refund_status, RefundStatus::Processing);
+            let second = res.refund("r-1").unwrap();
+            assert_eq!(second.refund_status, RefundStatus::Success);
+            assert_eq!(
+                second.refund_success_time.as_deref(),
+                Some("2023-11-14 10:00:00")
+            );
+            assert!(res.refund("r-3").is_none());
+        }
+
+        #[test]
+        fn refund_query_refuses_what_wechat_never_sends() {
+            let err = |map: PayMap| RefundQueryResponse::from_map(map).unwrap_err().into_kind();
+            // A huge refund_count is refused, not looped over.
+            let mut map = query_answer(1);
+            map.insert("refund_count", "18446744073709551615");
+            assert_eq!(err(map), PayErrorKind::InvalidField("refund_count"));
+            let mut map = query_answer(1);
+            map.insert("refund_count", "51");
+            assert_eq!(err(map), PayErrorKind::InvalidField("refund_count"));
+            // A count above the fields present.
+            let mut map = query_answer(2);
+            map.insert("refund_count", "3");
+            assert_eq!(err(map), PayErrorKind::MissingField("out_refund_no_$n"));
+            let mut map = query_answer(2);
+            map.remove("refund_status_1");
+            assert_eq!(err(map), PayErrorKind::MissingField("refund_status_$n"));
+            // Refunds that add up to more than the order.
+            let mut map = query_answer(2);
+            map.insert("refund_fee_1", "1101");
+            assert_eq!(err(map), PayErrorKind::InvalidField("refund_fee_$n"));
+            let mut map = query_answer(1);
+            map.insert("refund_fee_0", "-1");
+            assert_eq!(err(map), PayErrorKind::InvalidField("refund_fee_$n"));
+            let mut map = query_answer(1);
+            map.insert("out_refund_no_0", "r 0");
+            assert_eq!(err(map), PayErrorKind::InvalidField("out_refund_no_$n"));
+            // Fields past refund_count are not read.
+            let mut map = query_answer(1);
+            map.insert("out_refund_no_1", "r-extra");
+            assert_eq!(RefundQueryResponse::from_map(map).unwrap().refunds.len(), 1);
+        }
+
+        #[test]
+        fn refund_query_requests_name_one_id() {
+            let m = merchant();
+            for (id, key) in [
+                (RefundQueryId::RefundId("5000".into()), "refund_id"),
+                (RefundQueryId::OutRefundNo("r-1".into()), "out_refund_no"),
+                (
+                    RefundQueryId::TransactionId("4200".into()),
+                    "transaction_id",
+                ),
+                (RefundQueryId::OutTradeNo("no-1".into()), "out_trade_no"),
+            ] {
+                let map = refund_query_request(&m, &id, "n").unwrap();
+                map.verify_sign(m.key(), SignType::HmacSha256).unwrap();
+                assert!(map.get_nonempty(key).is_some(), "{key}");
+            }
+            for bad in [
+                RefundQueryId::RefundId(String::new()),
+                RefundQueryId::OutRefundNo("r\u{0}".into()),
+                RefundQueryId::TransactionId("x".repeat(33)),
+                RefundQueryId::OutTradeNo(String::new()),
+            ] {
+                assert!(refund_query_request(&m, &bad, "n").is_err(), "{bad:?}");
+            }
+        }
+
+        #[test]
+        fn refund_statuses_round_trip() {
+            for name in ["SUCCESS", "CHANGE", "REFUNDCLOSE", "PROCESSING", "NEW"] {
+                assert_eq!(RefundStatus::parse(name).as_str(), name);
+            }
+        }
     }
 }

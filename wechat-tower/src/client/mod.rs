@@ -69,7 +69,7 @@ pub use error::{ClientError, WechatError};
 pub use token::{FetchedToken, TokenManager, TokenSource};
 pub use transport::Transport;
 #[cfg(feature = "client")]
-pub use transport::{HttpTransport, HttpTransportBuilder};
+pub use transport::{HttpTransport, HttpTransportBuilder, StreamingBody, TlsConfigError};
 pub use wechat_client::{
     BuildError, DEFAULT_API_BASE, DEFAULT_OPEN_BASE, DEFAULT_TIMEOUT, TokenKind, WechatClient,
     WechatClientBuilder,

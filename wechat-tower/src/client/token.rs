@@ -21,6 +21,27 @@
 //!   token, but only if it is still the one that failed (so a token another caller already
 //!   refreshed is kept).
 //!
+//! # When the store fails
+//!
+//! A store that fails (Redis unreachable, or slower than its timeout) does not stop the token
+//! from being served, and does not turn into one fetch per request:
+//!
+//! - **While it is down**, the manager works from its own process: it keeps serving its cached
+//!   token while that is unexpired (even past `refresh_ahead`: fetching now would invalidate the
+//!   token of every other process), and when that expires (or WeChat refuses it) it fetches
+//!   one itself, single-flight (one fetch at a time in the process; the other callers wait for
+//!   it or keep the unexpired token). It never hands out a token it knows is expired. For
+//!   [`store_retry`](TokenManager::store_retry) (default 5 s) after a failure it does not touch
+//!   the store at all, so callers do not each wait for the store's timeout; then one caller
+//!   tries again while the others keep the cached token.
+//! - **When it is back**, the next refresh goes through the store again: the manager adopts the
+//!   token it finds there, or publishes the one it fetched on its own (instead of fetching
+//!   another), so the processes converge on one token. Tokens fetched by several processes
+//!   during the outage invalidate each other's at WeChat; the 40001 that follows goes through
+//!   [`TokenManager::replace`] as usual.
+//! - A failure to write the fetched token to the store, or to release the lock, does not waste
+//!   the fetch: the token is served from the process and the lock expires by itself.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +72,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use tokio::time::Instant;
 use wechat_core::secret::AccessToken;
 use wechat_core::signature::constant_time_eq;
 
@@ -104,6 +126,9 @@ struct Cached {
     /// half-way through the token's life (a short-lived token would otherwise be refetched by
     /// every call).
     refresh_at: u64,
+    /// Whether the token is in the store (false: fetched by this process while the store was
+    /// down, to be published or replaced once it is back). Not stored.
+    shared: bool,
 }
 
 impl Cached {
@@ -113,6 +138,7 @@ impl Cached {
             token,
             expires_at,
             refresh_at: expires_at - refresh_ahead.min(expires_in / 2),
+            shared: true,
         }
     }
 
@@ -133,6 +159,7 @@ impl Cached {
             token: AccessToken::new(token),
             expires_at: expires_at.parse().ok()?,
             refresh_at: refresh_at.parse().ok()?,
+            shared: true,
         })
     }
 
@@ -158,8 +185,11 @@ struct Inner {
     lock_ttl: Duration,
     poll_interval: Duration,
     wait_timeout: Duration,
+    store_retry: Duration,
     cached: RwLock<Option<Cached>>,
     flight: tokio::sync::Mutex<()>,
+    /// Until when to keep off the store after it failed.
+    degraded_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -191,8 +221,10 @@ impl TokenManager {
                 lock_ttl: Duration::from_secs(10),
                 poll_interval: Duration::from_millis(50),
                 wait_timeout: Duration::from_secs(15),
+                store_retry: Duration::from_secs(5),
                 cached: RwLock::new(None),
                 flight: tokio::sync::Mutex::new(()),
+                degraded_until: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -223,6 +255,14 @@ impl TokenManager {
         })
     }
 
+    /// How long after a store failure the manager works from its own cache and its own fetches
+    /// before it tries the store again (default 5 s). See
+    /// [When the store fails](self#when-the-store-fails).
+    #[must_use]
+    pub fn store_retry(self, after: Duration) -> Self {
+        self.configure(|i| i.store_retry = after)
+    }
+
     /// Replace the clock (tests).
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
@@ -235,13 +275,13 @@ impl TokenManager {
         &self.inner.key
     }
 
-    /// The current token: cached, stored by another process, or fetched now.
+    /// The current token: cached, stored by another process, or fetched now. A store failure is
+    /// not an error here: see [When the store fails](self#when-the-store-fails).
     ///
     /// # Errors
     ///
-    /// The source's error when fetching fails, [`ClientError::Store`] when the store fails, and
-    /// [`ClientError::TokenUnavailable`] when another process holds the refresh lock and no token
-    /// appears in time.
+    /// The source's error when fetching fails, and [`ClientError::TokenUnavailable`] when
+    /// another process holds the refresh lock and no token appears in time.
     pub async fn get(&self) -> Result<AccessToken, ClientError> {
         if let Some(token) = self.local(true) {
             return Ok(token);
@@ -273,13 +313,16 @@ impl TokenManager {
     }
 
     /// [`TokenManager::get`] for a token just refused by WeChat: invalidates `failed` and
-    /// returns the next token, fetched with `invalidated = true` when this caller fetches.
+    /// returns the next token, fetched with `invalidated = true` when this caller fetches. A
+    /// store that fails to drop `failed` is logged; the process still moves on to a new token.
     ///
     /// # Errors
     ///
-    /// As [`TokenManager::get`] and [`TokenManager::invalidate`].
+    /// As [`TokenManager::get`].
     pub async fn replace(&self, failed: &AccessToken) -> Result<AccessToken, ClientError> {
-        self.invalidate(failed).await?;
+        if let Err(err) = self.invalidate(failed).await {
+            tracing::warn!(%err, key = %self.inner.key, "cannot drop a refused token from the store");
+        }
         if let Some(token) = self.local(true) {
             return Ok(token);
         }
@@ -294,7 +337,9 @@ impl TokenManager {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The cached token if it is fresh (or, with `fresh = false`, merely unexpired).
+    /// The cached token if it is fresh (or, with `fresh = false`, merely unexpired). A token
+    /// this process fetched while the store was down counts as fresh only while the manager
+    /// keeps off the store, so that the store is tried again afterwards.
     fn local(&self, fresh: bool) -> Option<AccessToken> {
         let cached = self
             .inner
@@ -302,7 +347,45 @@ impl TokenManager {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let c = cached.as_ref()?;
-        self.usable(c, fresh).then(|| c.token.clone())
+        let ok = self.usable(c, fresh) && (!fresh || c.shared || self.degraded());
+        ok.then(|| c.token.clone())
+    }
+
+    /// The cached token if it is unexpired and the store is down (or was, when this process
+    /// fetched it).
+    fn local_while_down(&self) -> Option<AccessToken> {
+        let cached = self
+            .inner
+            .cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = cached.as_ref()?;
+        let ok = self.usable(c, false) && (!c.shared || self.degraded());
+        ok.then(|| c.token.clone())
+    }
+
+    fn degraded_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        // Plain data; a panic elsewhere cannot leave it half-written.
+        self.inner
+            .degraded_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the manager keeps off the store (it failed less than `store_retry` ago).
+    fn degraded(&self) -> bool {
+        self.degraded_until()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn store_failed(&self, err: &StoreError) {
+        tracing::warn!(
+            %err,
+            key = %self.inner.key,
+            retry_in = ?self.inner.store_retry,
+            "token store unavailable: serving and fetching the token in this process"
+        );
+        *self.degraded_until() = Some(Instant::now() + self.inner.store_retry);
     }
 
     fn usable(&self, c: &Cached, fresh: bool) -> bool {
@@ -316,11 +399,55 @@ impl TokenManager {
 
     async fn refresh(&self, invalidated: bool) -> Result<AccessToken, ClientError> {
         let inner = &self.inner;
-        let _flight = inner.flight.lock().await;
+        let _flight = if let Ok(flight) = inner.flight.try_lock() {
+            flight
+        } else {
+            // Another caller of this process is refreshing. While the store is down, it may be
+            // waiting for the store's timeout: keep serving this process's unexpired token
+            // meanwhile (a refused one was dropped by `invalidate`). Otherwise wait for it, so
+            // that every caller moves to the refreshed token together.
+            if let Some(token) = self.local_while_down() {
+                return Ok(token);
+            }
+            inner.flight.lock().await
+        };
         // Another caller of this process may have refreshed while we waited.
         if let Some(token) = self.local(true) {
             return Ok(token);
         }
+        if self.degraded() {
+            return self.refresh_locally(invalidated).await;
+        }
+        match self.refresh_shared(invalidated).await {
+            Err(ClientError::Store(err)) => {
+                self.store_failed(&err);
+                self.refresh_locally(invalidated).await
+            }
+            other => other,
+        }
+    }
+
+    /// The refresh while the store is down (the caller holds the process's flight): the cached
+    /// token while it is unexpired, else one fetch by this process, kept in the process.
+    async fn refresh_locally(&self, invalidated: bool) -> Result<AccessToken, ClientError> {
+        if let Some(token) = self.local(false) {
+            return Ok(token);
+        }
+        let inner = &self.inner;
+        let fetched = inner.source.fetch(invalidated).await?;
+        let mut cached = Cached::new(
+            fetched.token,
+            inner.clock.now_secs(),
+            fetched.expires_in,
+            inner.refresh_ahead,
+        );
+        cached.shared = false;
+        self.remember(&cached);
+        Ok(cached.token)
+    }
+
+    /// The refresh through the store: the stored token, or one fetched under the store's lock.
+    async fn refresh_shared(&self, invalidated: bool) -> Result<AccessToken, ClientError> {
         let lock = self.lock();
         let mut backoff = lock.backoff();
         loop {
@@ -331,10 +458,11 @@ impl TokenManager {
             if let Some(guard) = lock.try_acquire().await.map_err(lock_error)? {
                 let result = guard.hold_while(self.fetch_and_store(invalidated)).await;
                 // Release only our own lock; if it expired meanwhile, someone else holds it now.
-                let released = guard.release().await;
-                let token = result?;
-                released?;
-                return Ok(token);
+                // A failed release costs nothing but the lock's TTL: keep the token.
+                if let Err(err) = guard.release().await {
+                    tracing::warn!(%err, key = %self.inner.lock_key, "cannot release the token lock; it expires by itself");
+                }
+                return result;
             }
             // Another process is fetching: keep using an unexpired token meanwhile, else wait.
             if let Some(token) = self.local(false) {
@@ -376,22 +504,40 @@ impl TokenManager {
             self.remember(&c);
             return Ok(c.token);
         }
-        let fetched = inner.source.fetch(invalidated).await?;
-        let cached = Cached::new(
-            fetched.token,
-            inner.clock.now_secs(),
-            fetched.expires_in,
-            inner.refresh_ahead,
-        );
-        inner
-            .store
-            .set(
-                &inner.key,
-                cached.encode(),
-                Some(Duration::from_secs(fetched.expires_in.max(1))),
+        // A token this process fetched while the store was down, and still fresh: publish it
+        // rather than fetch another (which would invalidate it).
+        let own = self
+            .inner
+            .cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .filter(|c| !c.shared && !invalidated && self.usable(c, true));
+        let mut cached = if let Some(own) = own {
+            own
+        } else {
+            let fetched = inner.source.fetch(invalidated).await?;
+            Cached::new(
+                fetched.token,
+                inner.clock.now_secs(),
+                fetched.expires_in,
+                inner.refresh_ahead,
             )
-            .await?;
+        };
+        let ttl = cached
+            .expires_at
+            .saturating_sub(inner.clock.now_secs())
+            .max(1);
+        let stored = inner
+            .store
+            .set(&inner.key, cached.encode(), Some(Duration::from_secs(ttl)))
+            .await;
+        cached.shared = stored.is_ok();
         self.remember(&cached);
+        if let Err(err) = stored {
+            // The fetch is not wasted: serve the token from this process.
+            self.store_failed(&err);
+        }
         Ok(cached.token)
     }
 }
@@ -574,51 +720,231 @@ mod tests {
         ));
     }
 
+    /// A [`MemoryStore`] that can be switched off (every call fails, as a stopped Redis), and
+    /// counts the calls made to it.
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryStore,
+        down: std::sync::atomic::AtomicBool,
+        calls: AtomicUsize,
+    }
+
+    impl Flaky {
+        fn check(&self) -> Result<(), StoreError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                Err(StoreError::Unavailable("connection refused".to_owned()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Store for Flaky {
+        async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+            self.check()?;
+            self.inner.get(key).await
+        }
+        async fn set(
+            &self,
+            key: &str,
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<(), StoreError> {
+            self.check()?;
+            self.inner.set(key, value, ttl).await
+        }
+        async fn set_if_absent(
+            &self,
+            key: &str,
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.set_if_absent(key, value, ttl).await
+        }
+        async fn replace_if_equals(
+            &self,
+            key: &str,
+            expected: &[u8],
+            value: Bytes,
+            ttl: Option<Duration>,
+        ) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner
+                .replace_if_equals(key, expected, value, ttl)
+                .await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.delete(key).await
+        }
+        async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.delete_if_equals(key, expected).await
+        }
+    }
+
+    /// Issue 13: a store that is down falls back to one fetch per process, not per request
+    /// (before, every call failed with the store's error).
     #[tokio::test]
-    async fn store_failures_are_errors() {
-        struct Down;
+    async fn a_store_that_is_down_costs_one_fetch_per_process() {
+        let store = Arc::new(Flaky::default());
+        store.down.store(true, Ordering::SeqCst);
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::clone(&store) as Arc<dyn Store>,
+            counting_source(&fetches, 7200),
+        );
+        let calls: Vec<_> = (0..200)
+            .map(|_| {
+                let tokens = tokens.clone();
+                tokio::spawn(async move { tokens.get().await.map(|t| t.expose().to_owned()) })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap().unwrap(), "t0");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Only the first refresh tried the store; the others were served from the process.
+        assert!(store.calls.load(Ordering::SeqCst) <= 2, "{:?}", store.calls);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_the_store_is_down_no_expired_token_and_back_to_the_store_after() {
+        let (now, clock) = manual_clock(1_000);
+        let store = Arc::new(Flaky::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let fails = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let source = {
+            let (fetches, fails) = (Arc::clone(&fetches), Arc::clone(&fails));
+            move |_: bool| {
+                let n = fetches.fetch_add(1, Ordering::SeqCst);
+                let fail = fails.load(Ordering::SeqCst);
+                async move {
+                    if fail {
+                        return Err(ClientError::Timeout);
+                    }
+                    Ok(FetchedToken {
+                        token: AccessToken::new(format!("t{n}")),
+                        expires_in: 7200,
+                    })
+                }
+            }
+        };
+        let tokens = TokenManager::new("k", Arc::clone(&store) as Arc<dyn Store>, source)
+            .clock(clock)
+            .store_retry(Duration::from_secs(5));
+        assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+
+        // Down, inside refresh-ahead: the unexpired token, no fetch.
+        store.down.store(true, Ordering::SeqCst);
+        now.store(1_000 + 7200 - 10, Ordering::SeqCst);
+        for _ in 0..5 {
+            assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+        // Expired while down, and the source fails too: an error, never the expired token.
+        now.store(1_000 + 7200, Ordering::SeqCst);
+        fails.store(true, Ordering::SeqCst);
+        assert!(matches!(tokens.get().await, Err(ClientError::Timeout)));
+        // The source is back: one fetch in the process.
+        fails.store(false, Ordering::SeqCst);
+        for _ in 0..5 {
+            assert_eq!(tokens.get().await.unwrap().expose(), "t2");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+
+        // Back: after `store_retry`, the next call publishes the token it fetched on its own
+        // (no new fetch), and a second manager on the store adopts it.
+        store.down.store(false, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(tokens.get().await.unwrap().expose(), "t2");
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        let raw = store.get("k").await.unwrap().unwrap();
+        assert!(raw.ends_with(b":t2"), "{raw:?}");
+        let other = TokenManager::new(
+            "k",
+            Arc::clone(&store) as Arc<dyn Store>,
+            counting_source(&fetches, 7200),
+        )
+        .clock(move || 1_000 + 7200);
+        assert_eq!(other.get().await.unwrap().expose(), "t2");
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_token_is_replaced_while_the_store_is_down() {
+        let store = Arc::new(Flaky::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::clone(&store) as Arc<dyn Store>,
+            counting_source(&fetches, 7200),
+        );
+        let t0 = tokens.get().await.unwrap();
+        store.down.store(true, Ordering::SeqCst);
+        assert!(tokens.invalidate(&t0).await.is_err());
+        let t1 = tokens.replace(&t0).await.unwrap();
+        assert_eq!(t1.expose(), "t1");
+        assert_eq!(tokens.get().await.unwrap().expose(), "t1");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    /// A fetched token whose write to the store fails is served all the same (not fetched
+    /// again by the next caller).
+    #[tokio::test]
+    async fn a_failed_store_write_does_not_waste_the_fetch() {
+        struct ReadOnly(MemoryStore);
         #[async_trait]
-        impl Store for Down {
-            async fn get(&self, _: &str) -> Result<Option<Bytes>, StoreError> {
-                Err(StoreError::Timeout)
+        impl Store for ReadOnly {
+            async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+                self.0.get(key).await
             }
             async fn set(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<(), StoreError> {
                 Err(StoreError::Timeout)
             }
             async fn set_if_absent(
                 &self,
-                _: &str,
-                _: Bytes,
-                _: Option<Duration>,
+                key: &str,
+                value: Bytes,
+                ttl: Option<Duration>,
             ) -> Result<bool, StoreError> {
-                Err(StoreError::Timeout)
+                self.0.set_if_absent(key, value, ttl).await
             }
             async fn replace_if_equals(
                 &self,
-                _: &str,
-                _: &[u8],
-                _: Bytes,
-                _: Option<Duration>,
+                key: &str,
+                expected: &[u8],
+                value: Bytes,
+                ttl: Option<Duration>,
             ) -> Result<bool, StoreError> {
-                Err(StoreError::Timeout)
+                self.0.replace_if_equals(key, expected, value, ttl).await
             }
-            async fn delete(&self, _: &str) -> Result<bool, StoreError> {
-                Err(StoreError::Timeout)
+            async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+                self.0.delete(key).await
             }
-            async fn delete_if_equals(&self, _: &str, _: &[u8]) -> Result<bool, StoreError> {
-                Err(StoreError::Timeout)
+            async fn delete_if_equals(
+                &self,
+                key: &str,
+                expected: &[u8],
+            ) -> Result<bool, StoreError> {
+                self.0.delete_if_equals(key, expected).await
             }
         }
-        let tokens = TokenManager::new("k", Arc::new(Down), |_: bool| async {
-            Ok(FetchedToken {
-                token: AccessToken::new("x"),
-                expires_in: 7200,
-            })
-        });
-        assert!(matches!(
-            tokens.get().await,
-            Err(ClientError::Store(StoreError::Timeout))
-        ));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tokens = TokenManager::new(
+            "k",
+            Arc::new(ReadOnly(MemoryStore::new())),
+            counting_source(&fetches, 7200),
+        );
+        for _ in 0..10 {
+            assert_eq!(tokens.get().await.unwrap().expose(), "t0");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 
     /// A source that takes `took` to answer, counting its fetches.

@@ -313,10 +313,9 @@ where
 /// Gives a `Self` from a reference to the router's state `T`, so that handlers extract only the
 /// part they need ([`State<Self>`](State)), as axum's `FromRef`. Every `T: Clone` gives itself.
 #[diagnostic::on_unimplemented(
-    message = "the router's state `{T}` does not give a `{Self}`",
+    message = "the state `{T}` does not give a `{Self}`",
     label = "not part of the state",
-    note = "a `Router` gives its state to the handlers mounted before `.with_state(state)`: mount the handler first, then call `.with_state(..)`, then `build()`",
-    note = "a `PayNotify` takes its state when the builder is made: `PayNotify::with_state(config, state)` in place of `PayNotify::builder(config)`",
+    note = "a `Router` and a `PayNotify` builder give their state to the handlers mounted before `.with_state(state)`: mount the handler first, then call `.with_state(..)`, then `build()`",
     note = "or implement `FromRef<{T}>` for `{Self}`"
 )]
 pub trait FromRef<T> {

@@ -1,5 +1,5 @@
-//! [`PayClient`]: the v2 API calls of WeChat Pay (统一下单, 查询订单, 关闭订单) over a
-//! [`Transport`](crate::client::Transport).
+//! [`PayClient`]: the v2 API calls of WeChat Pay (统一下单, 查询订单, 关闭订单, 申请退款,
+//! 查询退款) over a [`Transport`](crate::client::Transport).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, header};
 use tower::ServiceExt as _;
 use tower::timeout::Timeout;
+use wechat_core::pay::refund::{Refund, RefundQueryId, RefundQueryResponse, RefundResponse};
 use wechat_core::pay::{
     self, JsapiPayParams, OrderId, OrderQueryResponse, PayError, PayMap, UnifiedOrder,
     UnifiedOrderResponse,
@@ -15,6 +16,8 @@ use wechat_core::pay::{
 
 use super::config::PayConfig;
 use crate::body::BoxError;
+#[cfg(feature = "client")]
+use crate::client::transport::{HttpTransport, HttpTransportBuilder, TlsConfigError};
 use crate::client::wechat_client::{check_base, default_transport};
 use crate::client::{BuildError, Transport};
 
@@ -79,7 +82,9 @@ impl From<PayError> for PayClientError {
 }
 
 /// The client of WeChat Pay's v2 API for one merchant: unified order (统一下单), order query
-/// (查询订单), close order (关闭订单), and the pay parameters of a `prepay_id`. Cheap to clone.
+/// (查询订单), close order (关闭订单), refund (申请退款, needs the merchant's client
+/// certificate: see [`PayClient::refund`]) and refund query (查询退款), and the pay parameters
+/// of a `prepay_id`. Cheap to clone.
 ///
 /// Requests are signed with the merchant's sign type; answers are read the safe way
 /// (`return_code`, then the `sign`, then `result_code` as a typed [`ErrCode`](pay::ErrCode)).
@@ -227,6 +232,77 @@ impl PayClient {
         Ok(())
     }
 
+    /// 申请退款 (`POST {api_base}/secapi/pay/refund`): validates `refund` (see
+    /// [`Refund::validate`]), signs it with the merchant's sign type, sends it, reads the answer
+    /// safely and checks it is about this refund ([`RefundResponse::check_matches`]). WeChat
+    /// accepts the refund; it completes later (query it, or wait for the refund notification).
+    ///
+    /// **WeChat requires the merchant's client certificate** (商户API证书, mutual TLS) for
+    /// this call: without it the TLS handshake fails ([`PayClientError::Transport`]). Give
+    /// the client a transport that presents it, from `apiclient_cert.pem` + `apiclient_key.pem`
+    /// ([`HttpTransportBuilder::client_certificate_pem`]) or `apiclient_cert.p12`
+    /// (`client_certificate_p12`, feature `p12`), or use the shortcut
+    /// [`PayClientBuilder::merchant_certificate_pem`]:
+    ///
+    /// ```no_run
+    /// use wechat_tower::client::{HttpTransport, Transport};
+    /// use wechat_tower::core::pay::OrderId;
+    /// use wechat_tower::core::pay::refund::Refund;
+    /// use wechat_tower::pay::{PayClient, PayConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let config = PayConfig::new("wxd930ea5d5a258f4f", "1900000109", "192006250b4c09247ec02edce69f6a2d");
+    /// let transport = HttpTransport::builder()
+    ///     .client_certificate_pem(
+    ///         std::fs::read("/etc/wechat/apiclient_cert.pem")?,
+    ///         std::fs::read("/etc/wechat/apiclient_key.pem")?,
+    ///     )?
+    ///     .build()?;
+    /// let client = PayClient::builder(config).transport(Transport::new(transport)).build()?;
+    /// // Or: PayClient::builder(config).merchant_certificate_pem(cert_pem, key_pem)?.build()?
+    ///
+    /// let refund = Refund::new(OrderId::OutTradeNo("no-1".into()), "refund-1", 1200, 200)
+    ///     .refund_desc("one noodle short");
+    /// let accepted = client.refund(refund).await?;
+    /// println!("refund {} accepted", accepted.refund_id);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A refund whose answer was lost (timeout, transport error) may have been made: ask again
+    /// with the **same** `out_refund_no` and amounts, which WeChat answers with the same refund.
+    ///
+    /// # Errors
+    ///
+    /// [`PayClientError::Pay`] for an invalid refund or WeChat Pay's refusal (typed `err_code`:
+    /// `NOTENOUGH` (the merchant's balance), `ORDERNOTEXIST`, `USER_ACCOUNT_ABNORMAL`,
+    /// `INVALID_REQUEST`, `FREQUENCY_LIMITED`, `REFUND_FEE_MISMATCH`, `ERROR`, ...);
+    /// [`PayClientError::Transport`] when the handshake fails (no or wrong client
+    /// certificate); timeout and status errors.
+    pub async fn refund(&self, refund: Refund) -> Result<RefundResponse, PayClientError> {
+        let request = refund.to_request(self.inner.config.merchant(), &pay::nonce_str())?;
+        let answer = self.call("/secapi/pay/refund", &request).await?;
+        let response = RefundResponse::from_map(answer)?;
+        response.check_matches(&refund)?;
+        Ok(response)
+    }
+
+    /// 查询退款 (`POST {api_base}/pay/refundquery`): one refund, or the refunds of an order
+    /// (their numbered fields read into [`RefundQueryResponse::refunds`]). Needs no client
+    /// certificate.
+    ///
+    /// # Errors
+    ///
+    /// As [`PayClient::unified_order`]; `REFUNDNOTEXIST` when there is no such refund.
+    pub async fn refund_query(
+        &self,
+        id: &RefundQueryId,
+    ) -> Result<RefundQueryResponse, PayClientError> {
+        let request =
+            pay::refund::refund_query_request(self.inner.config.merchant(), id, &pay::nonce_str())?;
+        let answer = self.call("/pay/refundquery", &request).await?;
+        Ok(RefundQueryResponse::from_map(answer)?)
+    }
+
     /// The parameters of `getBrandWCPayRequest` / `wx.requestPayment` for `prepay_id`, signed
     /// with the merchant's sign type (the order's), stamped with the client's clock and a fresh
     /// nonce.
@@ -302,6 +378,49 @@ impl PayClientBuilder {
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = Some(transport);
         self
+    }
+
+    /// Send requests through the default HTTPS transport presenting the merchant's API
+    /// certificate (商户API证书), as refunds require: `apiclient_cert.pem` and
+    /// `apiclient_key.pem`. A shortcut for
+    /// `.transport(Transport::new(HttpTransport::builder().client_certificate_pem(..)?.build()?))`;
+    /// see [`HttpTransportBuilder::client_certificate_pem`].
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpTransportBuilder::client_certificate_pem`].
+    #[cfg(feature = "client")]
+    pub fn merchant_certificate_pem(
+        self,
+        cert_pem: impl AsRef<[u8]>,
+        key_pem: impl AsRef<[u8]>,
+    ) -> Result<Self, TlsConfigError> {
+        self.https_transport(HttpTransport::builder().client_certificate_pem(cert_pem, key_pem)?)
+    }
+
+    /// [`merchant_certificate_pem`](Self::merchant_certificate_pem) from `apiclient_cert.p12`
+    /// (password: the merchant id, 商户号; feature `p12`).
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpTransportBuilder::client_certificate_p12`].
+    #[cfg(feature = "p12")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "p12")))]
+    pub fn merchant_certificate_p12(
+        self,
+        der: &[u8],
+        password: &str,
+    ) -> Result<Self, TlsConfigError> {
+        self.https_transport(HttpTransport::builder().client_certificate_p12(der, password)?)
+    }
+
+    #[cfg(feature = "client")]
+    fn https_transport(mut self, builder: HttpTransportBuilder) -> Result<Self, TlsConfigError> {
+        let transport = builder
+            .build()
+            .map_err(|e| TlsConfigError::Tls(e.to_string()))?;
+        self.transport = Some(Transport::new(transport));
+        Ok(self)
     }
 
     /// The time limit of one call (default [`DEFAULT_PAY_TIMEOUT`]).
@@ -393,6 +512,68 @@ mod tests {
                 setting: "api_base",
                 base: "ftp://x".to_owned()
             }
+        );
+    }
+
+    #[test]
+    fn the_certificate_shortcut_checks_the_key() {
+        use crate::test_util::tls::keys;
+        let built = PayClient::builder(config())
+            .merchant_certificate_pem(keys::MERCHANT_CERT_PEM, keys::MERCHANT_KEY_PEM)
+            .unwrap();
+        assert!(!format!("{built:?}").contains("PRIVATE KEY"));
+        built.build().unwrap();
+        assert_eq!(
+            PayClient::builder(config())
+                .merchant_certificate_pem(keys::MERCHANT_CERT_PEM, keys::STRANGER_KEY_PEM)
+                .unwrap_err(),
+            TlsConfigError::KeyMismatch
+        );
+        assert_eq!(
+            PayClient::builder(config())
+                .merchant_certificate_p12(keys::MERCHANT_P12, "wrong")
+                .unwrap_err(),
+            TlsConfigError::WrongPassword
+        );
+        PayClient::builder(config())
+            .merchant_certificate_p12(keys::MERCHANT_P12, keys::MERCHANT_P12_PASSWORD)
+            .unwrap()
+            .build()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn refund_and_refund_query_post_to_their_paths() {
+        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&paths);
+        let transport = Transport::new(tower::service_fn(move |req: Request<Bytes>| {
+            seen.lock().unwrap().push(req.uri().to_string());
+            async {
+                Ok::<_, std::convert::Infallible>(Response::new(Bytes::from_static(
+                    b"<xml><return_code>FAIL</return_code><return_msg>no</return_msg></xml>",
+                )))
+            }
+        }));
+        let client = PayClient::builder(config())
+            .api_base("https://api.mch.weixin.qq.com/")
+            .transport(transport)
+            .build()
+            .unwrap();
+        let refund =
+            wechat_core::pay::refund::Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 2, 1);
+        assert!(client.refund(refund).await.is_err());
+        let id = RefundQueryId::OutRefundNo("r-1".into());
+        assert!(client.refund_query(&id).await.is_err());
+        // An invalid refund is refused before sending.
+        let bad =
+            wechat_core::pay::refund::Refund::new(OrderId::OutTradeNo("no-1".into()), "r-1", 1, 2);
+        assert!(client.refund(bad).await.is_err());
+        assert_eq!(
+            *paths.lock().unwrap(),
+            [
+                "https://api.mch.weixin.qq.com/secapi/pay/refund",
+                "https://api.mch.weixin.qq.com/pay/refundquery"
+            ]
         );
     }
 

@@ -8,6 +8,7 @@ use wechat_core::pay::{Merchant, PayError, SignType};
 use wechat_core::replay;
 use wechat_core::secret::{ApiV3Key, PayKey};
 
+use super::v3::V3Certificates;
 use crate::config::{Clock, DEFAULT_BODY_LIMIT, SystemClock};
 
 /// How long a notification's claim lives without a heartbeat (default): a process that crashed
@@ -55,6 +56,8 @@ pub struct PayConfig {
     pub(crate) merchant: Merchant,
     pub(crate) api_v3_key: Option<ApiV3Key>,
     pub(crate) verifier: Arc<Verifier>,
+    /// The v3 client's shared, refreshed certificate set (see [`PayConfig::v3_certificates`]).
+    pub(crate) v3_certificates: Option<V3Certificates>,
     pub(crate) window_secs: u64,
     pub(crate) body_limit: usize,
     pub(crate) clock: Arc<dyn Clock>,
@@ -76,6 +79,7 @@ impl PayConfig {
             merchant: Merchant::new(appid, mch_id, key),
             api_v3_key: None,
             verifier: Arc::new(Verifier::new()),
+            v3_certificates: None,
             window_secs: replay::DEFAULT_WINDOW_SECS,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
@@ -121,6 +125,20 @@ impl PayConfig {
     pub fn wechatpay_public_key(mut self, key_id: &str, pem: &str) -> Result<Self, PayError> {
         Arc::make_mut(&mut self.verifier).add_public_key_pem(key_id, pem)?;
         Ok(self)
+    }
+
+    /// Verify v3 notifications with the v3 client's keys ([`PayV3Client::certificates`]): the
+    /// WeChat Pay public key, or the platform certificates it downloads. A notification signed
+    /// by a certificate the set does not know yet (a rotation) makes it download the set once
+    /// (at most once a minute for notifications, see
+    /// [`DEFAULT_UNKNOWN_SERIAL_INTERVAL`](super::v3::DEFAULT_UNKNOWN_SERIAL_INTERVAL)) and
+    /// verifies with the new one, instead of failing. Keys given with
+    /// [`PayConfig::platform_certificate`] / [`PayConfig::wechatpay_public_key`] still count.
+    ///
+    /// [`PayV3Client::certificates`]: super::v3::PayV3Client::certificates
+    pub fn v3_certificates(mut self, certificates: V3Certificates) -> Self {
+        self.v3_certificates = Some(certificates);
+        self
     }
 
     /// Accept v3 `Wechatpay-Timestamp`s within this many seconds of now (default 300).
@@ -206,10 +224,11 @@ impl PayConfig {
         self.merchant.sign_type()
     }
 
-    /// Whether v3 notifications can be read: an APIv3 key and at least one verifying key.
+    /// Whether v3 notifications can be read: an APIv3 key and at least one verifying key (or
+    /// the v3 client's certificate set).
     #[must_use]
     pub fn accepts_v3(&self) -> bool {
-        self.api_v3_key.is_some() && !self.verifier.is_empty()
+        self.api_v3_key.is_some() && (!self.verifier.is_empty() || self.v3_certificates.is_some())
     }
 
     pub(crate) fn now(&self) -> u64 {
@@ -230,6 +249,7 @@ impl std::fmt::Debug for PayConfig {
             .field("merchant", &self.merchant)
             .field("api_v3_key", &self.api_v3_key)
             .field("verifier", &self.verifier)
+            .field("v3_certificates", &self.v3_certificates)
             .field("window_secs", &self.window_secs)
             .field("body_limit", &self.body_limit)
             .field("claim_ttl", &self.claim_ttl)

@@ -429,14 +429,15 @@ pub(crate) type ErasedPayHandler =
 /// }
 ///
 /// let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
-/// let notify = PayNotify::builder(config).handler(paid).build();
+/// let notify = PayNotify::builder(config).handler(paid).build()?;
 /// # let _ = notify;
+/// # Ok::<(), wechat_tower::pay::PayRouteError>(())
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a pay handler `PayNotifyBuilder::handler` can mount",
     label = "not a pay handler",
     note = "`PayNotifyBuilder::handler` takes an `async fn` marked `#[wechat_handler(pay = \"notify\")]` or `#[wechat_handler(pay = \"refund\")]`, or a plain `async fn` whose first argument is a pay notification (`Paid`, `Refunded`, ...)",
-    note = "a pay handler that extracts `State<T>` mounts on a builder with that state: `PayNotify::with_state(config, state)`, not `PayNotify::builder(config)`"
+    note = "a pay handler that extracts `State<T>` needs the state given after mounting: `PayNotify::builder(config).handler(h).with_state(state).build().unwrap()`"
 )]
 pub trait MountPayHandler<S, M = ()> {
     /// Adds the handler to `builder`, in its slot.
@@ -452,6 +453,6 @@ where
     T: 'static,
 {
     fn mount(self, builder: PayNotifyBuilder<S>) -> PayNotifyBuilder<S> {
-        builder.mount_fn(self)
+        builder.mount_fn(std::any::type_name::<H>(), self)
     }
 }

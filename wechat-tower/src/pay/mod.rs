@@ -14,6 +14,12 @@
 //!   processes serve the notify URL. How, and its one limit, in [`once`'s docs](self#delivery-once).
 //! - [`PayClient`] calls unified order (统一下单), order query and close order, through any
 //!   [`Transport`](crate::client::Transport), against a configurable API base (a mock in tests).
+//! - [`v3::PayV3Client`] calls APIv3 (JSON, RSA-SHA256 signed requests, verified answers):
+//!   JSAPI / Mini Program, App, Native and H5 orders and their pay parameters, query, close,
+//!   refunds, bills and transfers (商家转账), with the WeChat Pay public key or platform
+//!   certificates downloaded, refreshed and shared through a [`Store`](crate::store::Store);
+//!   [`PayConfig::v3_certificates`] lets [`PayNotify`] verify v3 notifications with the same
+//!   set, through a certificate rotation. See [`v3`].
 //!
 //! ```
 //! use tower::ServiceExt;
@@ -31,7 +37,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = PayConfig::new("wxd930ea5d5a258f4f", "10000100", "192006250b4c09247ec02edce69f6a2d")
 //!     .sign_type(SignType::HmacSha256);
-//! let notify = PayNotify::builder(config.clone()).handler(paid).build();
+//! let notify = PayNotify::builder(config.clone()).handler(paid).build()?;
 //! // Mount it: axum::Router::new().route_service("/pay/notify", notify)
 //!
 //! // Play WeChat Pay: a signed v2 notification (the mock pay server of test_util does this).
@@ -79,6 +85,7 @@ mod config;
 mod handler;
 mod notify;
 mod once;
+pub mod v3;
 
 pub use client::{
     DEFAULT_PAY_API_BASE, DEFAULT_PAY_TIMEOUT, PayClient, PayClientBuilder, PayClientError,
@@ -88,6 +95,6 @@ pub use handler::{
     BoxPayFuture, FromNotification, FromPayContext, IntoPayOutcome, MountPayHandler, Notification,
     Paid, PayContext, PayHandler, PayKind, PayVersion, Refunded,
 };
-pub use notify::{PayNotify, PayNotifyBuilder, ResponseFuture};
+pub use notify::{PayNotify, PayNotifyBuilder, PayRouteError, ResponseFuture};
 pub use wechat_core::pay::v3::{Refund as RefundV3, Transaction as TransactionV3};
 pub use wechat_core::pay::{PayNotification, RefundNotification};

@@ -18,8 +18,8 @@ use wechat_core::pay::{
 
 use super::config::PayConfig;
 use super::handler::{
-    ErasedPayHandler, MountPayHandler, Notification, Paid, PayContext, PayHandler, PayKind,
-    PayVersion, Refunded,
+    BoxPayFuture, ErasedPayHandler, MountPayHandler, Notification, Paid, PayContext, PayHandler,
+    PayKind, PayVersion, Refunded,
 };
 use super::once::{Once, Outcome};
 use crate::body::{BoxError, read_limited};
@@ -71,23 +71,16 @@ impl std::fmt::Debug for PayNotify {
 }
 
 impl PayNotify {
-    /// A service for `config`, without state; mount handlers, then
-    /// [`build`](PayNotifyBuilder::build).
-    pub fn builder(config: PayConfig) -> PayNotifyBuilder<()> {
-        Self::with_state(config, ())
-    }
-
-    /// A service for `config` whose handlers extract [`State<T>`](crate::State) from `state`.
-    pub fn with_state<S: Send + Sync + 'static>(
-        config: PayConfig,
-        state: S,
-    ) -> PayNotifyBuilder<S> {
+    /// A service for `config`: mount handlers, give the state their `State<T>` extractors need
+    /// (if any) with [`with_state`](PayNotifyBuilder::with_state), then
+    /// [`build`](PayNotifyBuilder::build) — the order of axum's `Router`.
+    pub fn builder<S: Send + Sync + 'static>(config: PayConfig) -> PayNotifyBuilder<S> {
         PayNotifyBuilder {
             config,
-            state: Arc::new(state),
             store: None,
             paid: None,
             refunded: None,
+            conflict: None,
         }
     }
 
@@ -97,25 +90,76 @@ impl PayNotify {
     }
 }
 
-/// How to build a [`PayNotify`]: handlers, state, store.
+/// A mounted pay handler waiting for the state `S` it extracts from.
+type StatefulPayHandler<S> =
+    Arc<dyn Fn(Notification, &PayContext, &S) -> BoxPayFuture + Send + Sync + 'static>;
+
+/// A slot's handler and its name (for [`PayRouteError`] and logs).
+struct Slot<S> {
+    name: &'static str,
+    handler: StatefulPayHandler<S>,
+}
+
+/// How to build a [`PayNotify`]: handlers, store, then the state. `S` is the state the mounted
+/// handlers still need, as in axum's `Router<S>`: [`with_state`](Self::with_state) gives it, and
+/// [`build`](Self::build) is there once nothing is missing (`S = ()`).
 #[must_use]
-pub struct PayNotifyBuilder<S> {
+pub struct PayNotifyBuilder<S = ()> {
     config: PayConfig,
-    state: Arc<S>,
     store: Option<Arc<dyn Store>>,
-    paid: Option<ErasedPayHandler>,
-    refunded: Option<ErasedPayHandler>,
+    paid: Option<Slot<S>>,
+    refunded: Option<Slot<S>>,
+    conflict: Option<PayRouteError>,
 }
 
 impl<S> std::fmt::Debug for PayNotifyBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PayNotifyBuilder")
             .field("config", &self.config)
-            .field("paid", &self.paid.is_some())
-            .field("refunded", &self.refunded.is_some())
+            .field("paid", &self.paid.as_ref().map(|slot| slot.name))
+            .field("refunded", &self.refunded.as_ref().map(|slot| slot.name))
             .finish_non_exhaustive()
     }
 }
+
+/// Why a [`PayNotifyBuilder`] cannot build: two handlers for one kind of notification (the pay
+/// counterpart of [`RouteError::Conflict`](crate::RouteError::Conflict)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayRouteError {
+    /// Two handlers for the same kind: payments (`pay = "notify"`) or refunds (`pay = "refund"`).
+    Conflict {
+        /// The kind.
+        kind: PayKind,
+        /// The handler mounted first.
+        first: &'static str,
+        /// The handler mounted second.
+        second: &'static str,
+    },
+}
+
+impl std::fmt::Display for PayRouteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Conflict {
+                kind,
+                first,
+                second,
+            } => {
+                let kind = match kind {
+                    PayKind::Notify => "payments (pay = \"notify\")",
+                    PayKind::Refund => "refunds (pay = \"refund\")",
+                };
+                write!(
+                    f,
+                    "two handlers for {kind}: `{first}` and `{second}`; each kind takes one handler"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PayRouteError {}
 
 impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
     /// Mounts a pay handler in the slot of its kind: the one mounting method.
@@ -126,7 +170,8 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
     ///   `PayNotification` and `v3::Transaction`, refunds for [`Refunded`],
     ///   `RefundNotification` and `v3::Refund`.
     ///
-    /// A second handler for the same slot replaces the first.
+    /// A second handler for the same slot is an error of [`build`](PayNotifyBuilder::build)
+    /// ([`PayRouteError::Conflict`]), as two handlers for one route are for the `Router`.
     pub fn handler<H, M>(self, handler: H) -> Self
     where
         H: MountPayHandler<S, M>,
@@ -134,19 +179,33 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
         handler.mount(self)
     }
 
-    /// Mounts `handler` in the slot of its first argument (what [`handler`](Self::handler)
-    /// does for a plain fn, and what generated code calls).
-    pub(crate) fn mount_fn<H, T>(mut self, handler: H) -> Self
+    /// Mounts `handler`, named `name`, in the slot of its first argument (what
+    /// [`handler`](Self::handler) does for a plain fn, and what generated code calls).
+    pub(crate) fn mount_fn<H, T>(mut self, name: &'static str, handler: H) -> Self
     where
         H: PayHandler<T, S>,
         T: 'static,
     {
-        let state = Arc::clone(&self.state);
-        let erased: ErasedPayHandler =
-            Arc::new(move |n: Notification, ctx: &PayContext| handler.clone().call(n, ctx, &state));
-        match <H::Input as super::handler::FromNotification>::KIND {
-            PayKind::Notify => self.paid = Some(erased),
-            PayKind::Refund => self.refunded = Some(erased),
+        let kind = <H::Input as super::handler::FromNotification>::KIND;
+        let handler: StatefulPayHandler<S> =
+            Arc::new(move |n: Notification, ctx: &PayContext, state: &S| {
+                handler.clone().call(n, ctx, state)
+            });
+        let slot = match kind {
+            PayKind::Notify => &mut self.paid,
+            PayKind::Refund => &mut self.refunded,
+        };
+        match slot {
+            Some(first) => {
+                if self.conflict.is_none() {
+                    self.conflict = Some(PayRouteError::Conflict {
+                        kind,
+                        first: first.name,
+                        second: name,
+                    });
+                }
+            }
+            None => *slot = Some(Slot { name, handler }),
         }
         self
     }
@@ -159,8 +218,41 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
         self
     }
 
-    /// The service.
-    pub fn build(self) -> PayNotify {
+    /// Gives the handlers mounted so far the state their `State<T>` extractors take `T` from
+    /// (`T: FromRef<S>`), as axum's `Router::with_state`. Call it after mounting; `S2` is what
+    /// handlers mounted later still need (usually `()`, so that [`build`](Self::build) follows).
+    pub fn with_state<S2: Send + Sync + 'static>(self, state: S) -> PayNotifyBuilder<S2> {
+        let state = Arc::new(state);
+        let bind = |slot: Option<Slot<S>>| {
+            slot.map(|Slot { name, handler }| {
+                let state = Arc::clone(&state);
+                let handler: StatefulPayHandler<S2> =
+                    Arc::new(move |n: Notification, ctx: &PayContext, _: &S2| {
+                        handler(n, ctx, &state)
+                    });
+                Slot { name, handler }
+            })
+        };
+        PayNotifyBuilder {
+            config: self.config,
+            store: self.store,
+            paid: bind(self.paid),
+            refunded: bind(self.refunded),
+            conflict: self.conflict,
+        }
+    }
+}
+
+impl PayNotifyBuilder<()> {
+    /// The service, once every handler has its state.
+    ///
+    /// # Errors
+    ///
+    /// [`PayRouteError::Conflict`] when two handlers were mounted for the same kind.
+    pub fn build(self) -> Result<PayNotify, PayRouteError> {
+        if let Some(conflict) = self.conflict {
+            return Err(conflict);
+        }
         if self.paid.is_none() && self.refunded.is_none() {
             tracing::warn!("PayNotify built without handlers: every notification answers FAIL");
         }
@@ -171,16 +263,22 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
                  run the handler again, and v2 refunds retried late are refused"
             );
         }
-        PayNotify {
+        let erase = |slot: Option<Slot<()>>| -> Option<ErasedPayHandler> {
+            slot.map(|Slot { handler, .. }| {
+                Arc::new(move |n: Notification, ctx: &PayContext| handler(n, ctx, &()))
+                    as ErasedPayHandler
+            })
+        };
+        Ok(PayNotify {
             inner: Arc::new(Inner {
                 config: self.config,
                 store: self
                     .store
                     .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>),
-                paid: self.paid,
-                refunded: self.refunded,
+                paid: erase(self.paid),
+                refunded: erase(self.refunded),
             }),
-        }
+        })
     }
 }
 
@@ -340,15 +438,35 @@ impl Inner {
             signature: header("wechatpay-signature"),
             serial: header("wechatpay-serial"),
         };
+        // The configured keys, else the v3 client's set, refreshed once for an unknown serial
+        // (a certificate rotation).
+        let verifier = match &config.v3_certificates {
+            Some(certificates) if !config.verifier.contains(notify_headers.serial) => certificates
+                .verifier_for(notify_headers.serial, super::v3::Origin::Notification)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "refreshing the WeChat Pay platform certificates failed");
+                    Refusal::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the platform certificates could not be refreshed",
+                    )
+                })?,
+            _ => Arc::clone(&config.verifier),
+        };
         let verified = v3::parse_notification(
             &notify_headers,
             body,
-            &config.verifier,
+            &verifier,
             key,
             config.now(),
             config.window_secs,
         )
-        .map_err(|e| Refusal::of(&e))?;
+        .map_err(|e| match e.kind() {
+            PayErrorKind::ExpiredCertificate(_) => {
+                Refusal::new(StatusCode::UNAUTHORIZED, e.to_string())
+            }
+            _ => Refusal::of(&e),
+        })?;
         let event_id = Some(verified.notification.id.clone());
         if verified.is_transaction() {
             let t = verified.transaction().map_err(|e| Refusal::of(&e))?;
@@ -532,11 +650,47 @@ mod tests {
             .unwrap()
     }
 
-    fn service(mock: &MockPay, counter: &Counter) -> PayNotify {
-        PayNotify::with_state(config(mock), counter.clone())
+    #[test]
+    fn issue17_a_second_handler_for_a_kind_is_an_error_naming_both() {
+        async fn paid_again(_: Paid) {}
+        let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
+        let err = PayNotify::builder(config.clone())
             .handler(paid)
             .handler(refunded)
+            .handler(paid_again)
+            .with_state(Counter::default())
             .build()
+            .unwrap_err();
+        let PayRouteError::Conflict {
+            kind,
+            first,
+            second,
+        } = &err;
+        assert_eq!(*kind, PayKind::Notify);
+        assert!(first.ends_with("::paid"), "{first}");
+        assert!(second.ends_with("::paid_again"), "{second}");
+        assert!(
+            err.to_string().contains("two handlers for payments"),
+            "{err}"
+        );
+        // One handler per kind builds; the state may come after the handlers (axum's order).
+        assert!(
+            PayNotify::builder(config)
+                .handler(paid)
+                .handler(refunded)
+                .with_state(Counter::default())
+                .build()
+                .is_ok()
+        );
+    }
+
+    fn service(mock: &MockPay, counter: &Counter) -> PayNotify {
+        PayNotify::builder(config(mock))
+            .handler(paid)
+            .handler(refunded)
+            .with_state(counter.clone())
+            .build()
+            .unwrap()
     }
 
     async fn send(
@@ -653,7 +807,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_handler_for_the_kind_the_answer_is_fail() {
         let mock = MockPay::start().await.unwrap();
-        let svc = PayNotify::builder(config(&mock)).build();
+        let svc = PayNotify::builder(config(&mock)).build().unwrap();
         mock.create_order("no-1", 100, "oUser");
         mock.pay("no-1").unwrap();
         let (status, body) =
@@ -681,13 +835,12 @@ mod tests {
     /// A service whose clock is `now` (seconds), handling refunds only.
     fn refund_service(mock: &MockPay, counter: &Counter, now: &Arc<AtomicU64>) -> PayNotify {
         let now = Arc::clone(now);
-        PayNotify::with_state(
-            config(mock).clock(move || now.load(Ordering::SeqCst)),
-            counter.clone(),
-        )
-        .handler(refunded)
-        .store(Arc::new(MemoryStore::new()))
-        .build()
+        PayNotify::builder(config(mock).clock(move || now.load(Ordering::SeqCst)))
+            .handler(refunded)
+            .store(Arc::new(MemoryStore::new()))
+            .with_state(counter.clone())
+            .build()
+            .unwrap()
     }
 
     /// Moves both clocks (the store's tokio time and the service's `now`) by `by`.
@@ -836,9 +989,11 @@ mod tests {
         let mock = MockPay::start().await.unwrap();
         let counter = Counter::default();
         let now = 1_700_000_000;
-        let svc = PayNotify::with_state(config(&mock).clock(move || now), counter.clone())
+        let svc = PayNotify::builder(config(&mock).clock(move || now))
             .handler(paid)
-            .build();
+            .with_state(counter.clone())
+            .build()
+            .unwrap();
         mock.create_order("no-1", 100, "oUser");
         mock.pay("no-1").unwrap();
         let n = mock.v3_notify("no-1", now - 10).unwrap();
@@ -862,12 +1017,11 @@ mod tests {
     #[tokio::test]
     async fn v3_without_keys_is_a_configuration_error() {
         let mock = MockPay::start().await.unwrap();
-        let svc = PayNotify::with_state(
-            PayConfig::new(mock.app_id(), mock.mch_id(), mock.key()),
-            Counter::default(),
-        )
-        .handler(paid)
-        .build();
+        let svc = PayNotify::builder(PayConfig::new(mock.app_id(), mock.mch_id(), mock.key()))
+            .handler(paid)
+            .with_state(Counter::default())
+            .build()
+            .unwrap();
         mock.create_order("no-1", 100, "oUser");
         mock.pay("no-1").unwrap();
         let n = mock.v3_notify("no-1", 1).unwrap();

@@ -42,9 +42,12 @@
 //! delivery runs the handler, later ones join its [`Run`]); when the handler answers, the run's
 //! completion [`Record::settle`]s the reply: counted against the budget and kept, or, when too
 //! long, replaced by the mere fact that the message was handled. Entries leave by age (TTL) or,
-//! oldest first, by the memory budget. Moved into the shared `Store`, the same steps become
-//! `set_if_absent(key, claim, ttl)` and `set(key, reply bytes, ttl)`, and the TTL rule above
-//! holds there too. What is counted and the defaults are documented on [`DedupConfig`].
+//! oldest first, by the memory budget. With a shared store
+//! ([`Router::dedup_store`](crate::router::Router::dedup_store), the `shared` module), the
+//! first delivery in a process also claims the message there (`set_if_absent(key, claim, ttl)`)
+//! before it runs the handler, and stores the reply (`set(key, reply, ttl)`), the TTL rule above
+//! holding there too; see [Many instances](crate::router#many-instances). What is counted and
+//! the defaults are documented on [`DedupConfig`].
 
 use std::collections::{HashMap, VecDeque};
 use std::mem::size_of;
@@ -115,9 +118,28 @@ use super::run::{Run, Waiter};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct DedupConfig {
-    ttl: Duration,
+    pub(crate) ttl: Duration,
     max_memory: usize,
-    max_reply_bytes: usize,
+    pub(crate) max_reply_bytes: usize,
+    pub(crate) fail_mode: FailMode,
+    pub(crate) store_timeout: Duration,
+}
+
+/// What the router does with a new message when the shared store of its retry record
+/// ([`Router::dedup_store`](crate::router::Router::dedup_store)) fails (unreachable, an error, or
+/// no answer before the delivery's deadline). See [When the store fails](crate::router#when-the-store-fails).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// Run the handler anyway, deduplicated only within this process, and log (at most once a
+    /// minute) that the shared record is off: a retry that reaches another instance meanwhile
+    /// runs the handler again. The default, because a missed reply is worse than a rare
+    /// duplicate.
+    #[default]
+    Open,
+    /// Refuse the delivery: the router's service fails with [`Refused`](crate::router::Refused),
+    /// which `XmlLayer` and `WechatLayer` answer with `503 Service Unavailable`, so WeChat
+    /// retries (three times, 5 s apart) and the handler never runs without its claim.
+    Closed,
 }
 
 impl DedupConfig {
@@ -136,6 +158,10 @@ impl DedupConfig {
     /// content on WeChat's side; only unusual replies come near).
     pub const DEFAULT_MAX_REPLY_BYTES: usize = 16 * 1024;
 
+    /// How long one call to the shared store may take by default (see
+    /// [`store_timeout`](Self::store_timeout)): 1 s.
+    pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(1);
+
     /// The defaults: [`Self::DEFAULT_TTL`], [`Self::DEFAULT_MAX_MEMORY`],
     /// [`Self::DEFAULT_MAX_REPLY_BYTES`].
     pub const fn new() -> Self {
@@ -143,6 +169,8 @@ impl DedupConfig {
             ttl: Self::DEFAULT_TTL,
             max_memory: Self::DEFAULT_MAX_MEMORY,
             max_reply_bytes: Self::DEFAULT_MAX_REPLY_BYTES,
+            fail_mode: FailMode::Open,
+            store_timeout: Self::DEFAULT_STORE_TIMEOUT,
         }
     }
 
@@ -173,6 +201,25 @@ impl DedupConfig {
     /// handler.
     pub const fn max_reply_bytes(mut self, bytes: usize) -> Self {
         self.max_reply_bytes = bytes;
+        self
+    }
+
+    /// What to do when the shared store of the record fails (default [`FailMode::Open`]).
+    /// Without a store ([`Router::dedup_store`](crate::router::Router::dedup_store)) the record
+    /// is in memory and cannot fail.
+    pub const fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// Gives up on a call to the shared store after `timeout` (default
+    /// [`Self::DEFAULT_STORE_TIMEOUT`], 1 s), and always at the delivery's deadline; then the
+    /// [`fail_mode`](Self::fail_mode) applies. Shorter than the deadline, it leaves a handler
+    /// failing open the time to answer in time. After a failure the store is left alone for a
+    /// second (deliveries follow the fail mode at once), so a stalled store delays one delivery
+    /// a second, not every one.
+    pub const fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
         self
     }
 }
@@ -222,6 +269,37 @@ impl DedupKey {
         Self {
             from: header.from_user_name.clone(),
             id,
+        }
+    }
+
+    /// An unambiguous text of the key (every string length-prefixed), the same in every
+    /// process and version: what the shared record hashes into its store key.
+    pub(crate) fn canonical(&self) -> String {
+        let from = &self.from;
+        match &self.id {
+            Id::Msg(msg_id) => format!("m:{}:{from}:{msg_id}", from.len()),
+            Id::Event {
+                create_time,
+                event,
+                key,
+            } => {
+                let key = key
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |k| format!("{}:{k}", k.len()));
+                format!(
+                    "e:{}:{from}:{create_time}:{}:{event}:{key}",
+                    from.len(),
+                    event.len()
+                )
+            }
+            Id::Untracked {
+                create_time,
+                msg_type,
+            } => format!(
+                "u:{}:{from}:{create_time}:{}:{msg_type}",
+                from.len(),
+                msg_type.len()
+            ),
         }
     }
 
@@ -439,7 +517,14 @@ impl Entries {
 
     fn pop_oldest(&mut self) -> Option<Instant> {
         let (inserted, key) = self.order.pop_front()?;
-        if let Some(entry) = self.map.remove(&key) {
+        // The map's key is this very `Arc` unless the message was forgotten and has come
+        // again since: then the entry is the newer one, with its own place in `order`.
+        if self
+            .map
+            .get_key_value(&key)
+            .is_some_and(|(k, _)| Arc::ptr_eq(k, &key))
+            && let Some(entry) = self.map.remove(&key)
+        {
             self.bytes -= entry.bytes;
         }
         Some(inserted)
@@ -486,6 +571,24 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// Forgets the message, if `run` is still its run: nothing ran, so the next delivery of it
+    /// starts afresh (and consults the shared store again).
+    pub(crate) fn forget(self, run: &Arc<Run>) {
+        let mut entries = self.cache.lock();
+        if matches!(entries.map.get(&*self.key), Some(Entry { slot: Slot::Run(current), .. }) if Arc::ptr_eq(current, run))
+            && let Some(entry) = entries.map.remove(&*self.key)
+        {
+            entries.bytes -= entry.bytes;
+            // Its place in `order` goes when it expires or is pushed out; popping it then
+            // frees nothing (see `pop_oldest`).
+        }
+    }
+
+    /// The key of the message.
+    pub(crate) fn key(&self) -> &DedupKey {
+        &self.key
+    }
+
     /// Counts the reply `run` now holds (`reply_bytes` long) against the budget, or, when it is
     /// too long to keep, lets the record remember only that the message was handled. Nothing
     /// happens when the message was forgotten meanwhile.
@@ -896,6 +999,60 @@ mod tests {
         insert(&mut entries, 5, late);
         assert_eq!(entries.fit(&config, late + Duration::from_secs(60)), None);
         assert_eq!(entries.map.len(), 1);
+    }
+
+    /// Issue 13: the record used to hold 10 000 entries, so above about 330 messages a second
+    /// a retry could miss on the very instance that answered. It expires by age: 20 000
+    /// messages inside WeChat's retry span (15 s, about 1 300 a second) all keep their reply.
+    #[tokio::test(start_paused = true)]
+    async fn issue13_a_busy_instance_remembers_every_message_of_the_retry_span() {
+        let (router, runs) = counting(Duration::ZERO, |r| r);
+        let cache = router.dedup_cache().unwrap().clone();
+        for id in 0..20_000 {
+            router.clone().oneshot(text("oBusy", id)).await.unwrap();
+            if id % 1_000 == 999 {
+                tokio::time::advance(Duration::from_millis(700)).await;
+            }
+        }
+        assert_eq!(cache.len(), 20_000);
+        assert!(
+            cache.bytes() < DedupConfig::DEFAULT_MAX_MEMORY,
+            "{}",
+            cache.bytes()
+        );
+        for id in [0, 1, 10_000, 19_999] {
+            let retry = router.clone().oneshot(text("oBusy", id)).await.unwrap();
+            assert_eq!(
+                retry,
+                Reply::text(format!("run {}", id + 1)),
+                "message {id}"
+            );
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 20_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forgotten_message_does_not_lose_its_next_entry_to_the_old_place_in_line() {
+        let cache = RetryCache::new(DedupConfig::new().ttl(Duration::from_secs(10)));
+        let start = Instant::now();
+        let Join::Start(run, _waiter, record) = cache.join(DedupKey::of(&text("oA", 1)), start)
+        else {
+            panic!("a new message starts a run");
+        };
+        record.forget(&run);
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
+        // It comes again at 5 s; its first place in line expires at 10 s, the new one at 15 s.
+        let again = start + Duration::from_secs(5);
+        assert!(matches!(
+            cache.join(DedupKey::of(&text("oA", 1)), again),
+            Join::Start(..)
+        ));
+        let later = start + Duration::from_secs(11);
+        assert!(matches!(
+            cache.join(DedupKey::of(&text("oA", 1)), later),
+            Join::Wait(_)
+        ));
+        assert_eq!(cache.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

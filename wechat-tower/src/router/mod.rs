@@ -2,8 +2,8 @@
 //! message however often WeChat retries, and answers in time.
 //!
 //! [`Router`] is a builder; [`Router::build`] checks the routes and gives a [`RouterService`],
-//! a `tower::Service<Message, Response = Reply, Error = Infallible>` that the `XmlLayer` (or a
-//! test) calls.
+//! a `tower::Service<Message, Response = Reply, Error = Refused>` that the `XmlLayer` (or a
+//! test) calls (it fails only as [When the store fails](#when-the-store-fails) says).
 //!
 //! ```
 //! use tower::ServiceExt;
@@ -88,6 +88,60 @@
 //! recognised, how long and how much is remembered; [`Router::dedup`] turns it off (for load
 //! tests that repeat one message).
 //!
+//! The record is in memory by default, bounded by age (each message is kept for its TTL, not
+//! pushed out by a count of newer ones) and by a memory budget ([`DedupConfig::max_memory`],
+//! 32 MiB, about 60 000 short messages): a busy single instance remembers every message of the
+//! last 330 s up to about 180 messages a second, and WeChat's 15 s of retries up to about
+//! 4 000 a second; reaching the budget is logged.
+//!
+//! # Many instances
+//!
+//! A bot that runs as several instances behind a load balancer gets a retry on any of them.
+//! [`Router::dedup_store`] keeps the record in a shared [`Store`] (a `RedisStore`, feature
+//! `redis`) as well as in memory:
+//!
+//! - the first instance to see a message claims it (`set_if_absent` of a random claim marker
+//!   with the record's TTL, 330 s by default), runs the handler, and replaces the claim with the
+//!   reply (`set`, same TTL), the reply as the handler gave it,
+//!   before it is addressed and encrypted, so every answer is encrypted afresh; an empty reply,
+//!   one longer than [`DedupConfig::max_reply_bytes`] and a late one are kept as "handled,
+//!   answer `success`";
+//! - a retry on any instance answers the kept reply; one that arrives while the handler still
+//!   runs elsewhere waits for it until its own deadline, reading the key after 20 ms, then at
+//!   doubling intervals up to 500 ms (at most about a dozen reads in 4.5 s), and answers
+//!   `success` if it is still running. Within one process, concurrent deliveries of a message
+//!   join the first one's run in memory, so only one of them reads the store;
+//! - a late reply goes to the [`LateReplySink`] of the instance that ran the handler, and the
+//!   record keeps `success` for it, so no retry on any instance delivers it a second time;
+//! - a handler that returns `Err` or panics answers `success`, kept like any reply (as in
+//!   memory): WeChat does not retry a message answered `success`, so running it again would
+//!   only repeat its side effects. An instance that dies while its handler runs leaves its
+//!   claim until the TTL: retries of that message answer `success` at their deadline.
+//!
+//! Store keys are `wechat:dedup:{<SHA-1 of the message key>}` (after the store's own prefix,
+//! e.g. `RedisStore::prefix`): bounded in length whatever the sender's strings, and a Redis
+//! Cluster hash tag, so the claim and its reply (one key, in turn) and any key derived from it
+//! live on one slot. A store prefix must not contain `{`, which would move the tag.
+//!
+//! # When the store fails
+//!
+//! Every store call is bounded by [`DedupConfig::store_timeout`] (1 s) and by the delivery's
+//! deadline, so a slow or unreachable store never holds a request past it; after a failure the
+//! store is left alone for a second, so a stalled store delays one delivery a second, not every
+//! one. When the claim fails (or the store fails while a retry waits for another instance),
+//! [`DedupConfig::fail_mode`] decides:
+//!
+//! - [`FailMode::Open`] (the default): run the handler, deduplicated in this process only, and
+//!   log (at most once a minute) that the shared record is off; a retry that reaches another
+//!   instance meanwhile runs it again. A missed reply is worse than a rare duplicate.
+//! - [`FailMode::Closed`]: the router fails with [`Refused`], which `XmlLayer` and
+//!   `WechatLayer` answer `503 Service Unavailable` (body `retry record unavailable`), so WeChat
+//!   retries; the handler never runs without a claim.
+//!
+//! A reply that cannot be kept (the store failed after the handler ran) is logged; retries on
+//! other instances then answer `success` at their deadline. Nothing needs a restart when the
+//! store comes back: every delivery asks it afresh (a `RedisStore` reconnects by itself).
+//!
 //! # Deadline
 //!
 //! A handler that has not answered by the deadline (4.5 s by default, [`Router::deadline`]) gets
@@ -112,6 +166,7 @@ mod mount;
 
 mod run;
 mod service;
+mod shared;
 mod table;
 
 use std::any::type_name;
@@ -123,18 +178,20 @@ use std::time::Duration;
 use wechat_core::Message;
 
 pub use self::deadline::{DEFAULT_DEADLINE, LateReply, LateReplySink};
-pub use self::dedup::DedupConfig;
+pub use self::dedup::{DedupConfig, FailMode};
 pub use self::mount::{ByType, MountHandler};
-pub use self::service::{ResponseFuture, RouterService};
+pub use self::service::{Refused, ResponseFuture, RouterService};
 pub use crate::route::{Route, RouteError};
 
 use self::deadline::WarnSink;
 use self::dedup::RetryCache;
 use self::service::{Endpoint, Inner};
+use self::shared::SharedRecord;
 use self::table::Table;
 use crate::handler::{
     BoxReplyFuture, ErasedHandler, FromMessage, Handler, MakeErased, MessageContext,
 };
+use crate::store::Store;
 
 /// Builds a [`RouterService`]. See the [module docs](self).
 ///
@@ -146,6 +203,7 @@ pub struct Router<S = ()> {
     routes: Vec<Mounted<S>>,
     app_id: Option<Arc<str>>,
     dedup: Option<DedupConfig>,
+    dedup_store: Option<Arc<dyn Store>>,
     deadline: Option<Duration>,
     sink: Arc<dyn LateReplySink>,
 }
@@ -170,6 +228,7 @@ where
             routes: Vec::new(),
             app_id: None,
             dedup: Some(DedupConfig::new()),
+            dedup_store: None,
             deadline: Some(DEFAULT_DEADLINE),
             sink: Arc::new(WarnSink),
         }
@@ -287,6 +346,7 @@ where
                 .collect(),
             app_id: self.app_id,
             dedup: self.dedup,
+            dedup_store: self.dedup_store,
             deadline: self.deadline,
             sink: self.sink,
         }
@@ -316,6 +376,30 @@ where
     /// router (a shorter one is logged as a warning by [`build`](Router::build)).
     pub fn dedup_config(mut self, config: DedupConfig) -> Self {
         self.dedup = Some(config);
+        self
+    }
+
+    /// Keeps the retry record in `store` too, shared by every instance of the bot, so that a
+    /// retry reaching any of them is answered once (see [Many instances](self#many-instances)
+    /// and [When the store fails](self#when-the-store-fails); [`DedupConfig::fail_mode`] picks
+    /// fail-open or fail-closed). Turns the record on if it was off. The in-memory record stays
+    /// in front of the store, so retries within one process cost no store call.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use wechat_tower::router::{DedupConfig, FailMode, Router};
+    /// use wechat_tower::store::{MemoryStore, Store};
+    ///
+    /// // In production, one `RedisStore` per process: `RedisStore::connect(url).await?`.
+    /// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    /// let router = Router::new()
+    ///     .dedup_config(DedupConfig::new().fail_mode(FailMode::Closed))
+    ///     .dedup_store(store);
+    /// # let _: Router = router;
+    /// ```
+    pub fn dedup_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.dedup = Some(self.dedup.unwrap_or_default());
+        self.dedup_store = Some(store);
         self
     }
 
@@ -392,6 +476,10 @@ impl Router<()> {
             table,
             app_id: self.app_id,
             cache: self.dedup.map(RetryCache::new),
+            shared: match (self.dedup, self.dedup_store) {
+                (Some(config), Some(store)) => Some(Arc::new(SharedRecord::new(store, &config))),
+                _ => None,
+            },
             deadline: self.deadline,
             sink: self.sink,
         }))
@@ -421,6 +509,7 @@ impl<S> fmt::Debug for Router<S> {
             .field("routes", &Routes(&self.routes))
             .field("app_id", &self.app_id)
             .field("dedup", &self.dedup)
+            .field("dedup_store", &self.dedup_store.is_some())
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }

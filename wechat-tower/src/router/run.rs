@@ -35,6 +35,20 @@ enum State {
     Running { waiting: usize },
     /// What every later delivery gets.
     Done(Reply),
+    /// Given up without a reply (the shared record could not say whether another instance
+    /// answered): the waiters start over, and the run is no longer in the record.
+    Abandoned,
+}
+
+/// How a wait for a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The run's reply.
+    Reply(Reply),
+    /// The deadline passed first.
+    Deadline,
+    /// The run was [abandoned](Run::abandon): start the delivery over.
+    Abandoned,
 }
 
 impl Run {
@@ -81,6 +95,11 @@ impl Run {
     pub(crate) fn join(self: &Arc<Self>) -> Result<Waiter, Reply> {
         match &mut *self.lock() {
             State::Done(reply) => Err(reply.clone()),
+            // Not reached: an abandoned run has left the record first. Its waiter starts over.
+            State::Abandoned => Ok(Waiter {
+                run: Arc::clone(self),
+                registered: false,
+            }),
             State::Running { waiting } => {
                 *waiting += 1;
                 Ok(Waiter {
@@ -97,7 +116,7 @@ impl Run {
         let late = {
             let mut state = self.lock();
             let waiting = match &*state {
-                State::Done(_) => return None,
+                State::Done(_) | State::Abandoned => return None,
                 State::Running { waiting } => *waiting,
             };
             if waiting > 0 {
@@ -110,6 +129,19 @@ impl Run {
         };
         self.done.notify_waiters();
         late
+    }
+
+    /// Ends a run that has no reply and never will (it ran no handler): its waiters start
+    /// their deliveries over. Take it out of the record first, so that none joins it again.
+    pub(crate) fn abandon(&self) {
+        {
+            let mut state = self.lock();
+            if matches!(*state, State::Done(_)) {
+                return;
+            }
+            *state = State::Abandoned;
+        }
+        self.done.notify_waiters();
     }
 
     /// Whether the handler has answered.
@@ -128,20 +160,22 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    /// Waits for the reply until `deadline` (forever for `None`). `None` when the deadline
-    /// passed first; the waiter no longer counts then, atomically with the check, so a reply
-    /// that arrives at the same moment goes either to this delivery or to the sink, never to
-    /// neither.
-    pub(crate) async fn wait(mut self, deadline: Option<Instant>) -> Option<Reply> {
+    /// Waits for the reply until `deadline` (forever for `None`). [`Outcome::Deadline`] when
+    /// the deadline passed first; the waiter no longer counts then, atomically with the check,
+    /// so a reply that arrives at the same moment goes either to this delivery or to the sink,
+    /// never to neither.
+    pub(crate) async fn wait(mut self, deadline: Option<Instant>) -> Outcome {
         let run = Arc::clone(&self.run);
         loop {
             let mut notified = pin!(run.done.notified());
             notified.as_mut().enable();
             let done = match &mut *run.lock() {
-                State::Done(reply) => Some(run.reply_for_waiter(reply)),
+                State::Done(reply) => Some(Outcome::Reply(run.reply_for_waiter(reply))),
+                State::Abandoned => Some(Outcome::Abandoned),
                 State::Running { .. } => None,
             };
-            if done.is_some() {
+            if let Some(done) = done {
+                self.registered = false;
                 return done;
             }
             match deadline {
@@ -160,18 +194,25 @@ impl Waiter {
     pub(crate) fn take_if_done(&self) -> Option<Reply> {
         match &mut *self.run.lock() {
             State::Done(reply) => Some(self.run.reply_for_waiter(reply)),
-            State::Running { .. } => None,
+            State::Running { .. } | State::Abandoned => None,
         }
     }
 
-    fn give_up(&mut self) -> Option<Reply> {
+    fn give_up(&mut self) -> Outcome {
         let run = Arc::clone(&self.run);
         match &mut *run.lock() {
-            State::Done(reply) => Some(run.reply_for_waiter(reply)),
+            State::Done(reply) => {
+                self.registered = false;
+                Outcome::Reply(run.reply_for_waiter(reply))
+            }
+            State::Abandoned => {
+                self.registered = false;
+                Outcome::Abandoned
+            }
             State::Running { waiting } => {
                 *waiting -= 1;
                 self.registered = false;
-                None
+                Outcome::Deadline
             }
         }
     }
@@ -308,14 +349,14 @@ mod tests {
         let wait = tokio::spawn(waiter.wait(at(100)));
         tokio::task::yield_now().await;
         assert_eq!(completion.finish(Reply::text("a")), None);
-        assert_eq!(wait.await.unwrap(), Some(Reply::text("a")));
+        assert_eq!(wait.await.unwrap(), Outcome::Reply(Reply::text("a")));
         assert_eq!(run.join().unwrap_err(), Reply::text("a"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn reply_after_every_waiter_left_is_late() {
         let (run, waiter) = Run::start();
-        assert_eq!(waiter.wait(at(100)).await, None);
+        assert_eq!(waiter.wait(at(100)).await, Outcome::Deadline);
         let completion = Completion::new(Arc::clone(&run), None);
         assert_eq!(
             completion.finish(Reply::text("late")),
@@ -339,17 +380,30 @@ mod tests {
     async fn a_second_waiter_keeps_the_reply_in_band() {
         let (run, first) = Run::start();
         let second = run.join().unwrap();
-        assert_eq!(first.wait(at(10)).await, None);
+        assert_eq!(first.wait(at(10)).await, Outcome::Deadline);
         let wait = tokio::spawn(second.wait(at(1000)));
         tokio::task::yield_now().await;
         assert_eq!(Completion::new(run, None).finish(Reply::text("b")), None);
-        assert_eq!(wait.await.unwrap(), Some(Reply::text("b")));
+        assert_eq!(wait.await.unwrap(), Outcome::Reply(Reply::text("b")));
     }
 
     #[tokio::test]
     async fn dropped_completion_answers_success() {
         let (run, waiter) = Run::start();
         drop(Completion::new(Arc::clone(&run), None));
-        assert_eq!(waiter.wait(None).await, Some(Reply::Success));
+        assert_eq!(waiter.wait(None).await, Outcome::Reply(Reply::Success));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abandoned_run_sends_its_waiters_back() {
+        let (run, first) = Run::start();
+        let second = run.join().unwrap();
+        let wait = tokio::spawn(second.wait(at(1000)));
+        tokio::task::yield_now().await;
+        run.abandon();
+        assert_eq!(wait.await.unwrap(), Outcome::Abandoned);
+        assert_eq!(first.wait(None).await, Outcome::Abandoned);
+        // A reply that comes anyway is not handed on.
+        assert_eq!(Completion::new(run, None).finish(Reply::text("x")), None);
     }
 }

@@ -117,7 +117,7 @@ where
                 let bytes = read_limited(&parts.headers, body, config.body_limit).await?;
                 let opened = crypto::open(&config, &query, bytes)?;
                 if inner_failed {
-                    return Err(Rejection::HandlerFailed);
+                    return Err(Rejection::HandlerFailed.into());
                 }
                 let (message, format) = xml::parse(opened.message())?;
                 let address = ReplyAddress::of(&message);
@@ -128,14 +128,14 @@ where
                     Opened::Decrypted {
                         envelope, crypt, ..
                     } if !crypto::passes_unsealed(&body) => {
-                        crypto::seal(crypt, &config, envelope, &body)
+                        Ok(crypto::seal(crypt, &config, envelope, &body)?)
                     }
                     _ => Ok((body, content_type)),
                 }
             };
             Ok(match result.await {
                 Ok((body, content_type)) => xml::reply_response(body, content_type),
-                Err(rejection) => rejection.into_response(),
+                Err::<_, xml::Failure>(failure) => failure.into_response(),
             })
         })
     }

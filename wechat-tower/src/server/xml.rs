@@ -4,7 +4,9 @@
 //! `Service<Message, Response = Reply>` (usually the [`Router`](crate::router::Router)) answers, and the
 //! [`Reply`] is written as XML (JSON for a JSON request), addressed back to the sender. A reply of
 //! [`Reply::Success`] is the literal body `success`. A malformed body is 400, never a panic; a
-//! failing inner service is 500 (so WeChat retries).
+//! failing inner service is 500 (so WeChat retries), and a router that refuses the delivery
+//! ([`Refused`](crate::router::Refused): its shared retry record is down and set to fail closed)
+//! is 503 with the body `retry record unavailable` (WeChat retries as well).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -167,7 +169,7 @@ where
             let address = ReplyAddress::of(&message);
             let reply = match call_handler(&mut inner, message).await {
                 Ok(reply) => reply,
-                Err(rejection) => return Ok(rejection.into_response()),
+                Err(failure) => return Ok(failure.into_response()),
             };
             Ok(
                 match write_reply(&reply, &address, clock.now_secs(), format) {
@@ -259,16 +261,54 @@ where
     }
 }
 
-/// Calls the message service; its failure is logged and becomes a 500 (so WeChat retries).
-pub(crate) async fn call_handler<S>(inner: &mut S, message: Message) -> Result<Reply, Rejection>
+/// Why a request got no reply: a [`Rejection`], or the router's refusal to answer now.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Rejected(Rejection),
+    /// The router refused the delivery ([`Refused`](crate::router::Refused)): 503.
+    Unavailable,
+}
+
+impl From<Rejection> for Failure {
+    fn from(rejection: Rejection) -> Self {
+        Self::Rejected(rejection)
+    }
+}
+
+impl Failure {
+    /// The body of the 503.
+    pub(crate) const UNAVAILABLE: &'static str = "retry record unavailable";
+
+    pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
+        match self {
+            Self::Rejected(rejection) => rejection.into_response(),
+            Self::Unavailable => {
+                let mut res =
+                    Response::new(Full::new(Bytes::from_static(Self::UNAVAILABLE.as_bytes())));
+                *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+                res.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT));
+                res
+            }
+        }
+    }
+}
+
+/// Calls the message service; its failure is logged and becomes a 500 (so WeChat retries), or
+/// a 503 when the router refused the delivery.
+pub(crate) async fn call_handler<S>(inner: &mut S, message: Message) -> Result<Reply, Failure>
 where
     S: Service<Message, Response = Reply>,
     S::Error: Into<BoxError>,
 {
     inner.call(message).await.map_err(|err| {
         let err: BoxError = err.into();
+        if err.is::<crate::router::Refused>() {
+            tracing::debug!(%err, "delivery refused; answering 503 so WeChat retries");
+            return Failure::Unavailable;
+        }
         tracing::error!(%err, "message handler service failed");
-        Rejection::HandlerFailed
+        Failure::Rejected(Rejection::HandlerFailed)
     })
 }
 

@@ -371,6 +371,77 @@ mod tests {
         assert_eq!(rejection, Some(SessionRejection::MissingToken));
     }
 
+    /// Issue 13: a store that fails (Redis down) or does not answer in time is an outage, not a
+    /// logout: 503 JSON without a `WWW-Authenticate` challenge, and the inner service is not
+    /// called.
+    #[tokio::test]
+    async fn a_failing_store_is_503_not_401() {
+        use crate::store::{Store, StoreError};
+
+        /// Answers every call with the error it was given.
+        struct Failing(StoreError);
+        #[async_trait::async_trait]
+        impl Store for Failing {
+            async fn get(&self, _: &str) -> Result<Option<Bytes>, StoreError> {
+                Err(self.0.clone())
+            }
+            async fn set(
+                &self,
+                _: &str,
+                _: Bytes,
+                _: Option<std::time::Duration>,
+            ) -> Result<(), StoreError> {
+                Err(self.0.clone())
+            }
+            async fn set_if_absent(
+                &self,
+                _: &str,
+                _: Bytes,
+                _: Option<std::time::Duration>,
+            ) -> Result<bool, StoreError> {
+                Err(self.0.clone())
+            }
+            async fn replace_if_equals(
+                &self,
+                _: &str,
+                _: &[u8],
+                _: Bytes,
+                _: Option<std::time::Duration>,
+            ) -> Result<bool, StoreError> {
+                Err(self.0.clone())
+            }
+            async fn delete(&self, _: &str) -> Result<bool, StoreError> {
+                Err(self.0.clone())
+            }
+            async fn delete_if_equals(&self, _: &str, _: &[u8]) -> Result<bool, StoreError> {
+                Err(self.0.clone())
+            }
+        }
+
+        let token = SessionToken::generate().unwrap();
+        for err in [
+            StoreError::Timeout,
+            StoreError::Unavailable("connection refused".to_owned()),
+        ] {
+            let sessions = SessionStore::new(Arc::new(Failing(err.clone())));
+            // The inner service would answer 200: a 503 means it was not called.
+            let svc = SessionLayer::new(sessions).layer(service_fn(echo_openid));
+            let req = Request::get("/me")
+                .header(header::AUTHORIZATION, format!("Bearer {}", token.expose()))
+                .body(Full::default())
+                .unwrap();
+            let res = svc.oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{err:?}");
+            assert!(!res.headers().contains_key(header::WWW_AUTHENTICATE));
+            assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(
+                &body[..],
+                br#"{"errcode":10004,"errmsg":"session store unavailable"}"#
+            );
+        }
+    }
+
     /// A service that panics unless `poll_ready` was called on the very instance called.
     #[derive(Clone, Default)]
     struct MustBeReady {

@@ -138,6 +138,16 @@ assert_eq!(res.into_body().collect().await?.to_bytes(), "hello, guest");
 //! Applications can use 10200 and up for their own answers (the `miniprogram-login` example
 //! does).
 //!
+//! # When the store fails
+//!
+//! A store that fails or does not answer in time (Redis down or slow; a `RedisStore` bounds
+//! every call by its timeout) is answered **503** with errcode 10004 and no `WWW-Authenticate`
+//! challenge, never 401: an outage must not tell every client to drop its token and log in
+//! again. Logins answer 503 too ([`LoginError::Session`]; the client gets no token). A failed
+//! sliding renewal does not fail the request. When the store is back, the same tokens load the
+//! same sessions (if the store kept them: run Redis with persistence). The
+//! [`MemoryStore`](crate::store::MemoryStore) never fails.
+//!
 //! # Secrets
 //!
 //! Tokens and session keys print `SessionToken([redacted])` / `SessionKey([redacted])` in

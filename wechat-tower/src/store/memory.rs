@@ -14,7 +14,9 @@ use super::{Store, StoreError};
 const SWEEP_EVERY: usize = 1024;
 
 /// A [`Store`] in this process's memory: the default for a single process. Expiry follows
-/// `tokio::time`, so tests can pause and advance time.
+/// `tokio::time`, so tests can pause and advance time. Its operations never fail and never
+/// wait on I/O, so none of the store-failure handling of the other parts applies to it (see
+/// [When the store fails](super#when-the-store-fails)).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,

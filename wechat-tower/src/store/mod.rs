@@ -23,6 +23,24 @@
 //! assert!(store.delete_if_equals("lock", b"me").await?);
 //! # Ok(()) }
 //! ```
+//!
+//! # When the store fails
+//!
+//! A `RedisStore` bounds every call by its timeout ([`StoreError::Timeout`]), fails fast while
+//! Redis is unreachable ([`StoreError::Unavailable`]), and reconnects by itself when Redis is
+//! back (see `RedisStore`). What each part of the framework does meanwhile (issue 13):
+//!
+//! | part | while the store is unreachable or slow | when it is back |
+//! |---|---|---|
+//! | inbound dedup ([`Router`](crate::Router)'s retry record) | configurable: fail-open (default: answer, log that dedup is off) or fail-closed (503, so WeChat retries); see [the router docs](crate::router#when-the-store-fails) | claims and replies go through the store again |
+//! | access token ([`TokenManager`](crate::client::TokenManager)) | serves its cached token while unexpired; else one fetch at a time per process (never one per request), never an expired token; keeps off the store for `store_retry` (5 s) after a failure | publishes the token it fetched alone, or adopts the stored one: one token again |
+//! | sessions (`SessionLayer`, feature `session`) | 503 JSON, errcode 10004, no `WWW-Authenticate` (not 401: an outage must not log users out); logins 503 too | sessions load again (those a non-persistent Redis lost answer 401) |
+//! | pay notifications (`PayNotify`, feature `pay`) | FAIL with 503 before the handler runs: no SUCCESS without a claim in the store, so WeChat Pay retries and nothing is lost | the retry claims, runs the handler once, answers SUCCESS |
+//! | [`MemoryStore`] | cannot fail: nothing to decide | — |
+//!
+//! A Redis without persistence loses its keys when it restarts: sessions end (401), a handled
+//! pay notification may run again if WeChat Pay retries it (keep the handler's update
+//! conditional), a token is fetched again. Run Redis with AOF or RDB persistence in production.
 
 pub mod lock;
 mod memory;

@@ -5,8 +5,10 @@
 //! For the outbound side, [`mock::MockWechat`] is a mock of WeChat's server API on loopback for
 //! a [`WechatClient`](crate::client::WechatClient) to call.
 //! [`mock_pay::MockPay`] is a mock of WeChat Pay: the v2 API for a
-//! [`PayClient`](crate::pay::PayClient), and signed (and encrypted) notifications sent to a
-//! notify URL.
+//! [`PayClient`](crate::pay::PayClient), the APIv3 for a `PayV3Client` (requests' signatures
+//! checked, answers signed, platform certificates with rotation), and signed (and encrypted)
+//! notifications sent to a notify URL. [`tls::TlsFront`] puts any mock behind mutual TLS, as
+//! WeChat Pay's `secapi` calls (refunds) require.
 //!
 //! ```
 //! use wechat_tower::test_util::{Simulator, messages};
@@ -27,6 +29,7 @@ pub mod mock;
 #[cfg(feature = "pay")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pay")))]
 pub mod mock_pay;
+pub mod tls;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -48,6 +48,32 @@ pub fn request_message(
     format!("{method}\n{url}\n{timestamp}\n{nonce}\n{body}\n")
 }
 
+/// [`request_message`] over bytes: `METHOD\nURL\ntimestamp\nnonce\nbody\n`, with the body
+/// exactly as sent.
+#[must_use]
+pub fn request_message_bytes(
+    method: &str,
+    url: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        method.len() + url.len() + timestamp.len() + nonce.len() + body.len() + 5,
+    );
+    for part in [
+        method.as_bytes(),
+        url.as_bytes(),
+        timestamp.as_bytes(),
+        nonce.as_bytes(),
+        body,
+    ] {
+        out.extend_from_slice(part);
+        out.push(b'\n');
+    }
+    out
+}
+
 /// The `Authorization` header of a v3 request (`WECHATPAY2-SHA256-RSA2048 …`).
 #[must_use]
 pub fn authorization(
@@ -153,7 +179,14 @@ impl VerifiedNotification {
     ///
     /// [`PayErrorKind::Json`].
     pub fn transaction(&self) -> Result<Transaction, PayError> {
-        serde_json::from_str(&self.plaintext).map_err(|e| PayErrorKind::Json(e.to_string()).into())
+        let t: Transaction = serde_json::from_str(&self.plaintext)
+            .map_err(|e| PayError::from(PayErrorKind::Json(e.to_string())))?;
+        // The query answer of an unpaid order has none; a payment notification always does, and
+        // it is what the notification is handled once by.
+        if t.transaction_id.is_empty() {
+            return Err(PayErrorKind::MissingField("transaction_id").into());
+        }
+        Ok(t)
     }
 
     /// The resource as a refund (`REFUND.*`).

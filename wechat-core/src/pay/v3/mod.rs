@@ -53,20 +53,69 @@
 //! ```
 //!
 //! The module is split by concern: `aead` (the resource's AES-256-GCM), `rsa` (keys, signing,
-//! verification), `messages` (the notification envelope, its headers and the signed messages)
-//! and `resources` (typed payments and refunds); everything is re-exported here.
+//! verification), `oaep` (sensitive fields, RSA-OAEP), `messages` (the notification envelope,
+//! its headers and the signed messages), `resources` (typed payments and refunds),
+//! `certificates` (the `/v3/certificates` download), `api` (the typed requests and answers of
+//! the v3 calls), `api_error` (the typed error answer) and `bill` (bill hashes); everything is
+//! re-exported here.
+//!
+//! # The client side
+//!
+//! A v3 request carries `Authorization: WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,
+//! signature=…,timestamp=…,serial_no=…`, the signature ([`SigningKey`], constant time) over
+//! [`request_message_bytes`] of the exact bytes sent; every answer is verified with
+//! [`Verifier::verify_notify`] before it is read, as a notification is. `wechat-tower`'s
+//! `pay::v3::PayV3Client` does both.
+//!
+//! ```
+//! use wechat_core::pay::v3::{self, SigningKey, Verifier};
+//!
+//! # let private_pem = include_str!("../../../tests/vectors/pay_v3_test_key.pem");
+//! # let public_pem = include_str!("../../../tests/vectors/pay_v3_test_pub.pem");
+//! let merchant = SigningKey::from_pkcs8_pem(private_pem)?;
+//! let body = br#"{"mchid":"1230000109","out_trade_no":"no-1"}"#;
+//! let message = v3::request_message_bytes("POST", "/v3/pay/transactions/jsapi", "1700000000", "n0nce", body);
+//! let signature = merchant.try_sign(&message)?;
+//! let header = v3::authorization("1230000109", "444F4E54", "1700000000", "n0nce", &signature);
+//! assert!(header.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1230000109\""));
+//!
+//! // WeChat Pay's side checks it with the merchant's public key.
+//! let mut wechat = Verifier::new();
+//! wechat.add_public_key_pem("merchant", public_pem)?;
+//! wechat.verify("merchant", &message, &signature)?;
+//! # Ok::<(), wechat_core::pay::PayError>(())
+//! ```
 
 mod aead;
+mod api;
+mod api_error;
+mod bill;
+mod certificates;
 mod messages;
+mod oaep;
 mod resources;
 mod rsa;
 
 pub use self::aead::{
     AEAD_AES_256_GCM, API_V3_KEY_LEN, NONCE_LEN, decrypt_resource, encrypt_resource,
 };
+pub use self::api::{
+    AppParams, BillUrl, DomesticRefund, DomesticRefundAmount, Extra, FundAccountType, H5Info,
+    H5Prepay, JsapiParams, NativePrepay, Order, OrderAmount, OrderPayer, Prepay, RefundRequest,
+    RefundRequestAmount, SceneInfo, TradeBillType, TradeKind, TransferBill, TransferRequest,
+    TransferSceneReportInfo, check_bill_date,
+};
+pub use self::api_error::{ApiError, ApiErrorCode};
+pub use self::bill::{BillHasher, bill_hash_value};
+pub use self::certificates::{
+    CERTIFICATE_ASSOCIATED_DATA, CERTIFICATES_PATH, CertificatesAnswer, EncryptCertificate,
+    EncryptedCertificate, PlatformCertificate, certificates_answer, certificates_verifier,
+    decrypt_certificates, rfc3339_utc8, verify_certificates_answer,
+};
 pub use self::messages::{
     Notification, NotifyHeaders, Resource, VerifiedNotification, authorization, notification_body,
-    notify_message, parse_notification, pay_sign_message, request_message,
+    notify_message, parse_notification, pay_sign_message, request_message, request_message_bytes,
 };
+pub use self::oaep::DecryptingKey;
 pub use self::resources::{Amount, Payer, Refund, RefundAmount, Transaction};
 pub use self::rsa::{PUBLIC_KEY_ID_PREFIX, SigningKey, Verifier};

@@ -39,7 +39,9 @@ pub struct Transaction {
     pub appid: String,
     /// `out_trade_no` (商户订单号).
     pub out_trade_no: String,
-    /// `transaction_id` (微信支付订单号).
+    /// `transaction_id` (微信支付订单号). Empty in the query answer of an order not paid yet
+    /// (`NOTPAY`); a payment notification without one is refused.
+    #[serde(default)]
     pub transaction_id: String,
     /// `trade_type`.
     #[serde(default)]
@@ -63,6 +65,9 @@ pub struct Transaction {
     pub payer: Option<Payer>,
     /// `amount`.
     pub amount: Amount,
+    /// Other fields (`promotion_detail`, `scene_info`, ...), kept as WeChat sent them.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Transaction {

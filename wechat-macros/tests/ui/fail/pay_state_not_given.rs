@@ -9,6 +9,6 @@ async fn paid(_: Paid, State(_db): State<Db>) {}
 
 fn main() {
     let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
-    // The stateless builder: `PayNotify::with_state(config, Db)` gives the state.
+    // The state is never given: `.with_state(Db)` before `.build()` would give it.
     let _ = PayNotify::builder(config).handler(paid).build();
 }

@@ -24,7 +24,8 @@ struct Shop {
 async fn paid(payment: Paid, State(shop): State<Shop>, ctx: PayContext) -> Result<(), String> {
     assert_eq!(ctx.version, PayVersion::V2);
     assert_eq!(ctx.id, payment.transaction_id());
-    shop.paid_fen.fetch_add(payment.total_fee(), Ordering::SeqCst);
+    shop.paid_fen
+        .fetch_add(payment.total_fee(), Ordering::SeqCst);
     Ok(())
 }
 
@@ -42,15 +43,22 @@ async fn refunded(_: Refunded, State(_shop): State<Shop>) {}
 fn main() {
     let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
     let shop = Shop::default();
-    let notify = PayNotify::with_state(config.clone(), shop.clone())
+    let notify = PayNotify::builder(config.clone())
         .handler(paid)
         .handler(refunded)
-        .build();
-    // The other handlers mount too (a later handler of a slot replaces the earlier one).
+        .with_state(shop.clone())
+        .build()
+        .unwrap();
+    // The other handlers mount too; a second handler for a slot is a build error.
     let _ = PayNotify::builder(config.clone())
+        .handler(paid_v2_only)
+        .build()
+        .unwrap();
+    let two = PayNotify::builder(config.clone())
         .handler(paid_v2_only)
         .handler(paid_v3_only)
         .build();
+    assert!(two.is_err());
 
     let mut n: PayMap = [
         ("return_code", "SUCCESS"),

@@ -28,5 +28,6 @@ fn main() {
     let _ = PayNotify::builder(config)
         .handler(paid)
         .handler(refunded)
-        .build();
+        .build()
+        .unwrap();
 }
