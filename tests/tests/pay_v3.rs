@@ -775,3 +775,85 @@ async fn a_transfer_after_rotation_is_encrypted_for_the_new_certificate() {
     );
     assert_ne!(before.serial, after.serial);
 }
+
+/// Counts transfers handled (the `#[wechat_handler(pay = "transfer")]` slot, 商家转账回调).
+#[wechat_handler(pay = "transfer")]
+async fn count_transfer(
+    bill: wechat_tower::core::pay::v3::TransferBill,
+    State(count): State<Arc<AtomicUsize>>,
+) {
+    assert_eq!(bill.out_bill_no, "v3transfern1");
+    assert_eq!(bill.state, "SUCCESS");
+    count.fetch_add(1, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn a_transfer_notification_is_handled_once_and_only_for_its_merchant() {
+    let (mock, client) = public_key_mode().await;
+    let handled = Arc::new(AtomicUsize::new(0));
+    let config = |mch_id: &str| {
+        PayConfig::new(mock.app_id(), mch_id, mock.key())
+            .api_v3_key(mock.api_v3_key())
+            .v3_certificates(client.certificates())
+    };
+    let notify = PayNotify::builder(config(mock.mch_id()))
+        .handler(count_transfer)
+        .with_state(Arc::clone(&handled))
+        .build()
+        .unwrap();
+    let url = format!("http://{}/wechat", wechat_e2e::spawn_axum(notify).await);
+
+    client
+        .transfer(transfer("v3transfern1", 500))
+        .await
+        .unwrap();
+    let notification = mock.transfer_notify("v3transfern1", now()).unwrap();
+    for _ in 0..2 {
+        let answer = mock.send_v3(&url, &notification).await.unwrap();
+        assert!(answer.is_success(), "{answer:?}");
+    }
+    let concurrent: Vec<_> = (0..5)
+        .map(|_| {
+            let url = url.clone();
+            let mock = &mock;
+            let notification = notification.clone();
+            async move { mock.send_v3(&url, &notification).await.unwrap() }
+        })
+        .collect();
+    for answer in futures_join_all(concurrent).await {
+        assert!(answer.is_success(), "{answer:?}");
+    }
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+    // A forged copy (body changed under the same signature) is refused, not counted.
+    let mut forged = notification.clone();
+    forged.body = forged.body.replacen("\"id\":\"", "\"id\":\"X", 1);
+    let answer = mock.send_v3(&url, &forged).await.unwrap();
+    assert_eq!(answer.status, 401, "{answer:?}");
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+
+    // Another merchant's service refuses it (403), and a plain fn taking the bill mounts.
+    let other_count = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&other_count);
+    let plain = move |_: wechat_tower::core::pay::v3::TransferBill| {
+        let counted = Arc::clone(&counted);
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let other = PayNotify::builder(config("1234567890"))
+        .handler(plain.clone())
+        .build()
+        .unwrap();
+    let other_url = format!("http://{}/wechat", wechat_e2e::spawn_axum(other).await);
+    let answer = mock.send_v3(&other_url, &notification).await.unwrap();
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert_eq!(other_count.load(Ordering::SeqCst), 0);
+    let ours = PayNotify::builder(config(mock.mch_id()))
+        .handler(plain)
+        .build()
+        .unwrap();
+    let ours_url = format!("http://{}/wechat", wechat_e2e::spawn_axum(ours).await);
+    let answer = mock.send_v3(&ours_url, &notification).await.unwrap();
+    assert!(answer.is_success(), "{answer:?}");
+    assert_eq!(other_count.load(Ordering::SeqCst), 1);
+}

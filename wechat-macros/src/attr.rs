@@ -45,7 +45,7 @@ pub(crate) enum Route {
     EventKey(&'static str, LitStr),
     /// `fallback`: `Route::fallback`.
     Fallback,
-    /// `pay = "notify"` / `pay = "refund"`: a slot of `PayNotify` (by the type of the first
+    /// `pay = "notify"` / `"refund"` / `"transfer"`: a slot of `PayNotify` (by the type of the first
     /// argument, which the kind's check pins), not a router route.
     Pay,
 }

@@ -127,6 +127,7 @@ pub(crate) const EVENTS: &[Kind] = &[
 pub(crate) const PAYS: &[Kind] = &[
     kind("notify", "Paid", "PayNotify", false),
     kind("refund", "Refunded", "PayRefund", false),
+    kind("transfer", "v3::TransferBill", "PayTransfer", false),
 ];
 
 /// The kind spelled exactly `name` in `table`.
@@ -353,6 +354,36 @@ mod tests {
                 key_row.contains(&format!("`{short}`")),
                 *keyed,
                 "the docs' key row is wrong about {name}: {key_row}"
+            );
+        }
+    }
+
+    /// `PAYS` against the kind traits of `wechat_tower::kind` and the docs' table: a pay kind
+    /// added on one side only is caught here, not by a user's confusing compile error.
+    #[test]
+    fn pays_match_the_kind_traits_and_the_docs() {
+        let traits = include_str!("../../wechat-tower/src/kind.rs");
+        let docs = include_str!("lib.rs");
+        let declared: Vec<&str> = traits
+            .split("cannot take the notifications of `pay = \\\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('\\').next())
+            .collect();
+        let names: Vec<&str> = PAYS.iter().map(|k| k.name).collect();
+        assert_eq!(
+            declared, names,
+            "wechat_tower::kind's pay traits differ from PAYS"
+        );
+        for kind in PAYS {
+            assert!(
+                traits.contains(&format!("impl {} for ", kind.check)),
+                "no type implements {}",
+                kind.check
+            );
+            assert!(
+                docs.contains(&format!("/// | `pay = \"{}\"` |", kind.name)),
+                "the docs' table has no row for pay = {:?}",
+                kind.name
             );
         }
     }

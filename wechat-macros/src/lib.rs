@@ -63,6 +63,7 @@ use proc_macro::TokenStream;
 /// | `fallback` | whatever no other route takes | `Message` |
 /// | `pay = "notify"` | WeChat Pay payments (支付结果通知), v2 and v3: a slot of `wechat_tower::pay::PayNotify`, not a router route | `Paid` (either protocol), `PayNotification` (v2) or `v3::Transaction` (v3) |
 /// | `pay = "refund"` | WeChat Pay refunds (退款结果通知), v2 and v3 | `Refunded`, `RefundNotification` (v2) or `v3::Refund` (v3) |
+/// | `pay = "transfer"` | WeChat Pay merchant transfers (商家转账回调, `MCHTRANSFER.*`), v3 only | `v3::TransferBill` |
 ///
 /// and, to narrow it:
 ///

@@ -96,6 +96,10 @@ kinds! {
         "`{Self}` cannot take the notifications of `pay = \"refund\"`",
         "expected `Refunded` (or `RefundNotification`, `v3::Refund`)",
         "the first argument of a `pay = \"refund\"` handler is `Refunded` (v2 or v3), `RefundNotification` (v2) or `v3::Refund` (v3); `PayContext` and `State<T>` come after it";
+    PayTransfer,
+        "`{Self}` cannot take the notifications of `pay = \"transfer\"`",
+        "expected `v3::TransferBill`",
+        "the first argument of a `pay = \"transfer\"` handler (商家转账回调, v3 only) is `v3::TransferBill`; `PayContext` and `State<T>` come after it";
 }
 
 #[cfg(feature = "pay")]
@@ -111,3 +115,6 @@ impl PayRefund for Refunded {}
 impl PayRefund for RefundNotification {}
 #[cfg(feature = "pay")]
 impl PayRefund for v3::Refund {}
+
+#[cfg(feature = "pay")]
+impl PayTransfer for v3::TransferBill {}

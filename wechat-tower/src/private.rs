@@ -45,7 +45,7 @@ where
 }
 
 /// Mounts the generated pay handler `handler` (a closure calling the body) in the slot of its
-/// first argument (`pay = "notify"` or `pay = "refund"`).
+/// first argument (`pay = "notify"`, `pay = "refund"` or `pay = "transfer"`).
 #[cfg(feature = "pay")]
 pub fn mount_pay<S, N, H, T>(
     builder: PayNotifyBuilder<S>,

@@ -68,6 +68,7 @@ pub use api::user::{OpenIdList, UserApi, UserInfo, UserList};
 pub use error::{ClientError, WechatError};
 pub use token::{FetchedToken, TokenManager, TokenSource};
 pub use transport::Transport;
+pub use transport::TransportBody;
 #[cfg(feature = "client")]
 pub use transport::{HttpTransport, HttpTransportBuilder, StreamingBody, TlsConfigError};
 pub use wechat_client::{

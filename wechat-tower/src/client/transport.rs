@@ -33,7 +33,12 @@ use crate::body::BoxError;
 #[derive(Clone)]
 pub struct Transport {
     inner: BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>,
+    /// The streaming face, when the transport has one (see [`Transport::with_streaming`]).
+    streaming: Option<BoxCloneSyncService<Request<Bytes>, Response<TransportBody>, BoxError>>,
 }
+
+/// A body read as it is polled: what [`Transport::stream`] answers with.
+pub type TransportBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +58,68 @@ impl Transport {
     {
         Self {
             inner: BoxCloneSyncService::new(service.map_err(Into::into)),
+            streaming: None,
+        }
+    }
+
+    /// Adds a streaming face: `service` answers as soon as the headers arrive, its body read
+    /// as it is polled. [`Transport::stream`] uses it (bill downloads, which can be larger than
+    /// what a buffered answer may hold); every other call keeps the buffered service.
+    #[must_use]
+    pub fn with_streaming<S, B>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Bytes>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        use http_body_util::BodyExt as _;
+        let service = service
+            .map_err(Into::into)
+            .map_response(|res: Response<B>| {
+                res.map(|body| body.map_err(Into::into).boxed_unsync())
+            });
+        self.streaming = Some(BoxCloneSyncService::new(service));
+        self
+    }
+
+    /// Whether [`Transport::stream`] really streams (else it answers the buffered body as one
+    /// frame).
+    #[must_use]
+    pub fn streams(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Sends `req` through the streaming face, or, for a transport without one, through the
+    /// buffered service (the whole body then comes as one frame), so custom transports keep
+    /// working.
+    ///
+    /// # Errors
+    ///
+    /// When the request gets no answer; body errors come while it is read.
+    pub fn stream(
+        &self,
+        req: Request<Bytes>,
+    ) -> impl std::future::Future<Output = Result<Response<TransportBody>, BoxError>>
+    + Send
+    + 'static
+    + use<> {
+        use http_body_util::BodyExt as _;
+        let streaming = self.streaming.clone();
+        let buffered = self.inner.clone();
+        async move {
+            match streaming {
+                Some(service) => service.oneshot(req).await,
+                None => {
+                    let res = buffered.oneshot(req).await?;
+                    Ok(res.map(|body| {
+                        http_body_util::Full::new(body)
+                            .map_err(|never| match never {})
+                            .boxed_unsync()
+                    }))
+                }
+            }
         }
     }
 
@@ -63,7 +130,7 @@ impl Transport {
     /// When the TLS configuration cannot be built (it can always be on supported platforms).
     #[cfg(feature = "client")]
     pub fn https() -> Result<Self, BoxError> {
-        Ok(Self::new(HttpTransport::new()?))
+        Ok(HttpTransport::new()?.into_transport())
     }
 }
 
@@ -178,6 +245,16 @@ mod https {
             }
         }
 
+        /// This transport as a [`Transport`](super::Transport) with its streaming face
+        /// ([`Transport::stream`](super::Transport::stream) then reads bodies as they arrive).
+        #[must_use]
+        pub fn into_transport(self) -> super::Transport {
+            let streaming = self.clone();
+            super::Transport::new(self).with_streaming(tower::service_fn(
+                move |req: Request<Bytes>| streaming.stream(req),
+            ))
+        }
+
         /// Whether it presents a client certificate.
         #[must_use]
         pub fn has_client_certificate(&self) -> bool {
@@ -200,7 +277,7 @@ mod https {
         pub fn stream(
             &self,
             req: Request<Bytes>,
-        ) -> impl Future<Output = Result<Response<StreamingBody>, BoxError>> + Send + 'static
+        ) -> impl Future<Output = Result<Response<StreamingBody>, BoxError>> + Send + 'static + use<>
         {
             let future = self.client.request(req.map(Full::new));
             let limit = self.max_stream_bytes;

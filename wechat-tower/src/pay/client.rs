@@ -383,7 +383,7 @@ impl PayClientBuilder {
     /// Send requests through the default HTTPS transport presenting the merchant's API
     /// certificate (商户API证书), as refunds require: `apiclient_cert.pem` and
     /// `apiclient_key.pem`. A shortcut for
-    /// `.transport(Transport::new(HttpTransport::builder().client_certificate_pem(..)?.build()?))`;
+    /// `.transport(HttpTransport::builder().client_certificate_pem(..)?.build()?.into_transport())`;
     /// see [`HttpTransportBuilder::client_certificate_pem`].
     ///
     /// # Errors

@@ -9,6 +9,7 @@
 //! | [`Refunded`] | every refund, v2 or v3 | `pay = "refund"` |
 //! | [`RefundNotification`] | v2 refunds (退款结果通知) only | `pay = "refund"` |
 //! | [`v3::Refund`] | v3 refunds (`REFUND.*`) only | `pay = "refund"` |
+//! | [`v3::TransferBill`] | v3 merchant transfers (商家转账, `MCHTRANSFER.*`) | `pay = "transfer"` |
 //!
 //! A handler that returns `Ok(())` (or `()`) has handled the notification: WeChat gets
 //! SUCCESS and the notification is recorded as handled. An `Err` (logged with its `Display`)
@@ -46,6 +47,8 @@ pub enum PayKind {
     Notify,
     /// A refund (退款结果通知): `pay = "refund"`.
     Refund,
+    /// A merchant transfer (商家转账回调, v3 only): `pay = "transfer"`.
+    Transfer,
 }
 
 /// A payment, v2 or v3: what a `pay = "notify"` handler taking either protocol receives.
@@ -180,15 +183,18 @@ pub enum Notification {
     Paid(Paid),
     /// A refund.
     Refunded(Refunded),
+    /// A merchant transfer's bill (v3 `MCHTRANSFER.*`).
+    Transferred(v3::TransferBill),
 }
 
 impl Notification {
-    /// Payment or refund.
+    /// Payment, refund or transfer.
     #[must_use]
     pub fn kind(&self) -> PayKind {
         match self {
             Self::Paid(_) => PayKind::Notify,
             Self::Refunded(_) => PayKind::Refund,
+            Self::Transferred(_) => PayKind::Transfer,
         }
     }
 }
@@ -200,10 +206,10 @@ impl Notification {
 pub struct PayContext {
     /// v2 or v3.
     pub version: PayVersion,
-    /// Payment or refund.
+    /// Payment, refund or transfer.
     pub kind: PayKind,
     /// What the delivery is recorded under: `transaction_id` for payments,
-    /// `refund_id` + status for refunds.
+    /// `refund_id` + status for refunds, `transfer_bill_no` + state for transfers.
     pub id: String,
     /// The v3 notification's `id` (`EV-…`), for v3.
     pub notification_id: Option<String>,
@@ -213,7 +219,7 @@ pub struct PayContext {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a WeChat Pay notification a pay handler can take",
     label = "not a pay notification",
-    note = "a `pay = \"notify\"` handler takes `Paid`, `PayNotification` (v2) or `v3::Transaction` first; a `pay = \"refund\"` handler takes `Refunded`, `RefundNotification` (v2) or `v3::Refund`"
+    note = "a `pay = \"notify\"` handler takes `Paid`, `PayNotification` (v2) or `v3::Transaction` first; a `pay = \"refund\"` handler takes `Refunded`, `RefundNotification` (v2) or `v3::Refund`; a `pay = \"transfer\"` handler takes `v3::TransferBill`"
 )]
 pub trait FromNotification: Sized + Send + 'static {
     /// The handler slot this type belongs to.
@@ -298,6 +304,17 @@ impl FromNotification for v3::Refund {
     }
 }
 
+impl FromNotification for v3::TransferBill {
+    const KIND: PayKind = PayKind::Transfer;
+
+    fn from_notification(n: Notification) -> Result<Self, Notification> {
+        match n {
+            Notification::Transferred(t) => Ok(t),
+            other => Err(other),
+        }
+    }
+}
+
 /// An argument of a pay handler after the notification: [`PayContext`], or [`State<T>`] where
 /// the service's state gives a `T` (see [`FromRef`]).
 #[diagnostic::on_unimplemented(
@@ -355,7 +372,7 @@ impl<E: Display> IntoPayOutcome for Result<(), E> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a WeChat Pay handler",
     label = "not a pay handler",
-    note = "a pay handler is an `async fn` whose first argument is a pay notification (`Paid`, `PayNotification`, `v3::Transaction`, `Refunded`, `RefundNotification`, `v3::Refund`), whose other arguments are `PayContext` or `State<T>`, and which returns `()` or `Result<(), E: Display>`"
+    note = "a pay handler is an `async fn` whose first argument is a pay notification (`Paid`, `PayNotification`, `v3::Transaction`, `Refunded`, `RefundNotification`, `v3::Refund`, `v3::TransferBill`), whose other arguments are `PayContext` or `State<T>`, and which returns `()` or `Result<(), E: Display>`"
 )]
 pub trait PayHandler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// The type of the first argument.
@@ -415,7 +432,7 @@ pub(crate) type ErasedPayHandler =
     Arc<dyn Fn(Notification, &PayContext) -> BoxPayFuture + Send + Sync + 'static>;
 
 /// A pay handler that knows its own slot: what [`PayNotifyBuilder::handler`] takes. Implemented
-/// by `#[wechat_handler(pay = "notify")]` / `pay = "refund"` for the fn it marks, and for every
+/// by `#[wechat_handler(pay = "notify")]` / `pay = "refund"` / `pay = "transfer"` for the fn it marks, and for every
 /// plain [`PayHandler`].
 ///
 /// ```
@@ -436,7 +453,7 @@ pub(crate) type ErasedPayHandler =
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a pay handler `PayNotifyBuilder::handler` can mount",
     label = "not a pay handler",
-    note = "`PayNotifyBuilder::handler` takes an `async fn` marked `#[wechat_handler(pay = \"notify\")]` or `#[wechat_handler(pay = \"refund\")]`, or a plain `async fn` whose first argument is a pay notification (`Paid`, `Refunded`, ...)",
+    note = "`PayNotifyBuilder::handler` takes an `async fn` marked `#[wechat_handler(pay = \"notify\")]`, `pay = \"refund\"` or `pay = \"transfer\"`, or a plain `async fn` whose first argument is a pay notification (`Paid`, `Refunded`, ...)",
     note = "a pay handler that extracts `State<T>` needs the state given after mounting: `PayNotify::builder(config).handler(h).with_state(state).build().unwrap()`"
 )]
 pub trait MountPayHandler<S, M = ()> {

@@ -4,14 +4,15 @@
 //!   notifications (退款结果通知), v2 (XML, MD5/HMAC-SHA256 sign, `req_info` AES-256-ECB) and v3
 //!   (JSON, `Wechatpay-Signature` RSA-SHA256, AES-256-GCM). It verifies the sign or signature,
 //!   checks `appid` and `mch_id` (商户号) against the [`PayConfig`], calls the
-//!   `#[wechat_handler(pay = "notify")]` / `pay = "refund"` handler with the typed notification,
+//!   `#[wechat_handler(pay = "notify")]` / `pay = "refund"` handler with the typed notification
+//!   (and `pay = "transfer"` for v3 merchant transfers, 商家转账回调, `MCHTRANSFER.*`),
 //!   and answers SUCCESS (v2) / 204 (v3) **only after the handler returned `Ok`**; FAIL (v2) or
 //!   a non-2xx status (v3) otherwise, so WeChat delivers it again and nothing is lost.
 //! - Each notification is handled **once**: by `transaction_id` for payments, by `refund_id` and
-//!   status for refunds. A notification already handled is answered SUCCESS without calling the
-//!   handler; concurrent duplicates run it once (the others wait for its outcome). The record
-//!   lives in a [`Store`](crate::store::Store): memory by default, `RedisStore` when several
-//!   processes serve the notify URL. How, and its one limit, in [`once`'s docs](self#delivery-once).
+//!   status for refunds, by `transfer_bill_no` and state for transfers. A notification already
+//!   handled is answered SUCCESS without calling the handler; concurrent duplicates run it once
+//!   (the others wait for its outcome). The record lives in a [`Store`](crate::store::Store):
+//!   memory by default, `RedisStore` when several processes serve the notify URL. How, and its one limit, in [`once`'s docs](self#delivery-once).
 //! - [`PayClient`] calls unified order (统一下单), order query and close order, through any
 //!   [`Transport`](crate::client::Transport), against a configurable API base (a mock in tests).
 //! - [`v3::PayV3Client`] calls APIv3 (JSON, RSA-SHA256 signed requests, verified answers):

@@ -58,6 +58,7 @@ struct Inner {
     store: Arc<dyn Store>,
     paid: Option<ErasedPayHandler>,
     refunded: Option<ErasedPayHandler>,
+    transferred: Option<ErasedPayHandler>,
 }
 
 impl std::fmt::Debug for PayNotify {
@@ -66,6 +67,7 @@ impl std::fmt::Debug for PayNotify {
             .field("config", &self.inner.config)
             .field("paid", &self.inner.paid.is_some())
             .field("refunded", &self.inner.refunded.is_some())
+            .field("transferred", &self.inner.transferred.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +82,7 @@ impl PayNotify {
             store: None,
             paid: None,
             refunded: None,
+            transferred: None,
             conflict: None,
         }
     }
@@ -109,6 +112,7 @@ pub struct PayNotifyBuilder<S = ()> {
     store: Option<Arc<dyn Store>>,
     paid: Option<Slot<S>>,
     refunded: Option<Slot<S>>,
+    transferred: Option<Slot<S>>,
     conflict: Option<PayRouteError>,
 }
 
@@ -118,6 +122,10 @@ impl<S> std::fmt::Debug for PayNotifyBuilder<S> {
             .field("config", &self.config)
             .field("paid", &self.paid.as_ref().map(|slot| slot.name))
             .field("refunded", &self.refunded.as_ref().map(|slot| slot.name))
+            .field(
+                "transferred",
+                &self.transferred.as_ref().map(|slot| slot.name),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +157,7 @@ impl std::fmt::Display for PayRouteError {
                 let kind = match kind {
                     PayKind::Notify => "payments (pay = \"notify\")",
                     PayKind::Refund => "refunds (pay = \"refund\")",
+                    PayKind::Transfer => "transfers (pay = \"transfer\")",
                 };
                 write!(
                     f,
@@ -164,11 +173,12 @@ impl std::error::Error for PayRouteError {}
 impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
     /// Mounts a pay handler in the slot of its kind: the one mounting method.
     ///
-    /// - an `async fn` marked `#[wechat_handler(pay = "notify")]` or `pay = "refund"` mounts in
-    ///   the slot of its attribute, its mistakes caught at compile time;
+    /// - an `async fn` marked `#[wechat_handler(pay = "notify")]`, `pay = "refund"` or
+    ///   `pay = "transfer"` mounts in the slot of its attribute, its mistakes caught at compile
+    ///   time;
     /// - a plain `async fn` mounts in the slot of its first argument: payments for [`Paid`],
     ///   `PayNotification` and `v3::Transaction`, refunds for [`Refunded`],
-    ///   `RefundNotification` and `v3::Refund`.
+    ///   `RefundNotification` and `v3::Refund`, transfers (商家转账) for `v3::TransferBill`.
     ///
     /// A second handler for the same slot is an error of [`build`](PayNotifyBuilder::build)
     /// ([`PayRouteError::Conflict`]), as two handlers for one route are for the `Router`.
@@ -194,6 +204,7 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
         let slot = match kind {
             PayKind::Notify => &mut self.paid,
             PayKind::Refund => &mut self.refunded,
+            PayKind::Transfer => &mut self.transferred,
         };
         match slot {
             Some(first) => {
@@ -238,6 +249,7 @@ impl<S: Send + Sync + 'static> PayNotifyBuilder<S> {
             store: self.store,
             paid: bind(self.paid),
             refunded: bind(self.refunded),
+            transferred: bind(self.transferred),
             conflict: self.conflict,
         }
     }
@@ -253,7 +265,7 @@ impl PayNotifyBuilder<()> {
         if let Some(conflict) = self.conflict {
             return Err(conflict);
         }
-        if self.paid.is_none() && self.refunded.is_none() {
+        if self.paid.is_none() && self.refunded.is_none() && self.transferred.is_none() {
             tracing::warn!("PayNotify built without handlers: every notification answers FAIL");
         }
         if self.config.record_ttl < super::config::MIN_RECORD_TTL {
@@ -277,6 +289,7 @@ impl PayNotifyBuilder<()> {
                     .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>),
                 paid: erase(self.paid),
                 refunded: erase(self.refunded),
+                transferred: erase(self.transferred),
             }),
         })
     }
@@ -497,6 +510,17 @@ impl Inner {
                 event_id,
             )
             .await
+        } else if verified.is_transfer() {
+            let t = verified.transfer().map_err(|e| Refusal::of(&e))?;
+            // `mch_id` is not a typed field of the bill: a missing one is another merchant's.
+            let mch_id = t.extra.get("mch_id").and_then(|v| v.as_str()).unwrap_or("");
+            if mch_id != config.mch_id() {
+                return Err(Refusal::of(&PayErrorKind::MchIdMismatch.into()));
+            }
+            // A transfer notifies each state it reaches: each is handled once.
+            let id = refund_id(&t.transfer_bill_no, &t.state);
+            self.dispatch(Notification::Transferred(t), PayVersion::V3, id, event_id)
+                .await
         } else {
             Err(Refusal::new(
                 StatusCode::NOT_IMPLEMENTED,
@@ -519,6 +543,7 @@ impl Inner {
         let (handler, slot) = match kind {
             PayKind::Notify => (&self.paid, "notify"),
             PayKind::Refund => (&self.refunded, "refund"),
+            PayKind::Transfer => (&self.transferred, "transfer"),
         };
         let Some(handler) = handler.clone() else {
             return Err(Refusal::new(
@@ -1027,5 +1052,35 @@ mod tests {
         let n = mock.v3_notify("no-1", 1).unwrap();
         let (status, _) = send(&svc, Method::POST, &v3_headers(&n), n.body.clone()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn two_transfer_handlers_conflict_and_a_plain_fn_mounts_in_the_transfer_slot() {
+        async fn first(_: v3::TransferBill) {}
+        async fn second(_: v3::TransferBill, _: PayContext) {}
+        let config = PayConfig::new("wx1", "10000100", "192006250b4c09247ec02edce69f6a2d");
+        let err = PayNotify::builder(config.clone())
+            .handler(first)
+            .handler(second)
+            .build()
+            .unwrap_err();
+        let PayRouteError::Conflict {
+            kind,
+            first: a,
+            second: b,
+        } = &err;
+        assert_eq!(*kind, PayKind::Transfer);
+        assert!(a.ends_with("::first"), "{a}");
+        assert!(b.ends_with("::second"), "{b}");
+        assert!(err.to_string().contains("transfers"), "{err}");
+        // Beside a payment and a refund handler, one transfer handler builds.
+        let svc = PayNotify::builder(config)
+            .handler(paid)
+            .handler(refunded)
+            .handler(first)
+            .with_state(Counter::default())
+            .build()
+            .unwrap();
+        assert!(format!("{svc:?}").contains("transferred: true"), "{svc:?}");
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::aead::{AEAD_AES_256_GCM, decrypt_resource, encrypt_resource};
+use super::api::TransferBill;
 use super::resources::{Refund, Transaction};
 use super::rsa::Verifier;
 use crate::pay::error::{PayError, PayErrorKind};
@@ -209,6 +210,28 @@ impl VerifiedNotification {
     pub fn is_refund(&self) -> bool {
         self.notification.event_type.starts_with("REFUND.")
     }
+
+    /// Whether the notification is about a merchant transfer (商家转账, `MCHTRANSFER.*`).
+    #[must_use]
+    pub fn is_transfer(&self) -> bool {
+        self.notification.event_type.starts_with("MCHTRANSFER.")
+    }
+
+    /// The resource as a transfer bill (`MCHTRANSFER.BILL.FINISHED`); `mch_id` lands in
+    /// `extra`.
+    ///
+    /// # Errors
+    ///
+    /// [`PayErrorKind::Json`]; [`PayErrorKind::MissingField`] without `transfer_bill_no`
+    /// (what the notification is handled once by).
+    pub fn transfer(&self) -> Result<TransferBill, PayError> {
+        let t: TransferBill = serde_json::from_str(&self.plaintext)
+            .map_err(|e| PayError::from(PayErrorKind::Json(e.to_string())))?;
+        if t.transfer_bill_no.is_empty() {
+            return Err(PayErrorKind::MissingField("transfer_bill_no").into());
+        }
+        Ok(t)
+    }
 }
 
 /// Verifies and decrypts a notification: timestamp window, signature, then resource (see the
@@ -265,4 +288,44 @@ pub fn notification_body(
         },
     };
     serde_json::to_string(&notification).map_err(|e| PayErrorKind::Json(e.to_string()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verified(event_type: &str, plaintext: &str) -> VerifiedNotification {
+        let notification: Notification = serde_json::from_value(serde_json::json!({
+            "id": "EV-1", "create_time": "", "event_type": event_type,
+            "resource_type": "encrypt-resource", "summary": "",
+            "resource": { "algorithm": AEAD_AES_256_GCM, "ciphertext": "", "associated_data": "",
+                          "nonce": "", "original_type": "mch_payment" }
+        }))
+        .unwrap();
+        VerifiedNotification {
+            notification,
+            plaintext: plaintext.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_transfer_resource_reads_as_a_bill_and_needs_its_number() {
+        let n = verified(
+            "MCHTRANSFER.BILL.FINISHED",
+            r#"{"out_bill_no":"b1","transfer_bill_no":"1330","state":"SUCCESS","mch_id":"10000100"}"#,
+        );
+        assert!(n.is_transfer() && !n.is_refund() && !n.is_transaction());
+        let bill = n.transfer().unwrap();
+        assert_eq!(bill.state, "SUCCESS");
+        assert_eq!(bill.extra["mch_id"], "10000100");
+        let unnumbered = verified(
+            "MCHTRANSFER.BILL.FINISHED",
+            r#"{"out_bill_no":"b1","state":"SUCCESS"}"#,
+        );
+        assert!(matches!(
+            unnumbered.transfer().unwrap_err().kind(),
+            PayErrorKind::MissingField("transfer_bill_no")
+        ));
+        assert!(!verified("REFUND.SUCCESS", "{}").is_transfer());
+    }
 }

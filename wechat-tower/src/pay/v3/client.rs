@@ -39,8 +39,16 @@ pub const DEFAULT_PAY_V3_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default cap of a JSON answer (bills have the transport's own cap).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// The bytes a bill is hashed and written in.
-const BILL_CHUNK: usize = 64 * 1024;
+/// The default time limit of a whole bill download (the per-call limit bounds only until the
+/// headers arrive; a large bill takes longer to read).
+pub(crate) const DEFAULT_BILL_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The default cap of a bill (WeChat's largest daily bills are hundreds of MiB at most).
+pub(crate) const DEFAULT_MAX_BILL_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// A bill up to this long is held in memory until its hash is checked (nothing is written
+/// when it does not match); a longer one is written as it streams.
+pub(crate) const BILL_HOLD_BYTES: usize = 8 * 1024 * 1024;
 
 /// What signs, sends and reads: shared by the client and its certificate set.
 pub(crate) struct Core {
@@ -51,6 +59,8 @@ pub(crate) struct Core {
     clock: Arc<dyn Clock>,
     pub(crate) window_secs: u64,
     max_response_bytes: usize,
+    download_timeout: Duration,
+    max_bill_bytes: u64,
 }
 
 impl Core {
@@ -248,6 +258,8 @@ pub struct PayV3ClientBuilder {
     store: Option<Arc<dyn Store>>,
     window_secs: u64,
     max_response_bytes: usize,
+    download_timeout: Duration,
+    max_bill_bytes: u64,
     settings: Settings,
 }
 
@@ -355,6 +367,19 @@ impl PayV3ClientBuilder {
         self
     }
 
+    /// The time limit of a whole bill download, headers and body (default 5 min).
+    pub fn download_timeout(mut self, timeout: Duration) -> Self {
+        self.download_timeout = timeout;
+        self
+    }
+
+    /// Refuse bills longer than this (default 1 GiB); the transport's own streaming cap
+    /// applies too.
+    pub fn max_bill_bytes(mut self, max: u64) -> Self {
+        self.max_bill_bytes = max;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -379,6 +404,8 @@ impl PayV3ClientBuilder {
             clock: self.clock,
             window_secs: self.window_secs,
             max_response_bytes: self.max_response_bytes,
+            download_timeout: self.download_timeout,
+            max_bill_bytes: self.max_bill_bytes,
         });
         let certificates = if self.public_keys.is_empty() {
             let store = self
@@ -410,6 +437,8 @@ impl PayV3Client {
             store: None,
             window_secs: replay::DEFAULT_WINDOW_SECS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            download_timeout: DEFAULT_BILL_DOWNLOAD_TIMEOUT,
+            max_bill_bytes: DEFAULT_MAX_BILL_BYTES,
             settings: Settings {
                 refresh: DEFAULT_CERTIFICATE_REFRESH,
                 unknown_interval: DEFAULT_UNKNOWN_SERIAL_INTERVAL,
@@ -753,34 +782,88 @@ impl PayV3Client {
 
     /// Downloads a bill into `out` and returns the bytes written. The request is signed like
     /// any other; the answer is **not** signed by WeChat Pay (documented), so the SHA-1
-    /// `hash_value` of the signed answer that gave the URL is the check: the file is hashed
-    /// first and written only when the hash matches (nothing is written otherwise). The URL must
-    /// be on the API base's scheme, host and port (a URL elsewhere is refused: the request
-    /// carries the merchant's signature, and the client must not be steered to other hosts).
+    /// `hash_value` of the signed answer that gave the URL is the check. The URL must be on the
+    /// API base's scheme, host and port (a URL elsewhere is refused: the request carries the
+    /// merchant's signature, and the client must not be steered to other hosts).
     ///
-    /// The transport reads the whole answer (capped by its own limit, 32 MiB for
-    /// `HttpTransport`) before the hash and the chunked write.
+    /// The body is streamed ([`Transport::stream`]) and hashed frame by frame, within
+    /// [`download_timeout`](PayV3ClientBuilder::download_timeout) for the whole download and
+    /// [`max_bill_bytes`](PayV3ClientBuilder::max_bill_bytes). A bill up to
+    /// 8 MiB is held until its hash matches (nothing is written otherwise); a
+    /// longer one is written **as it streams**, because bills can be hundreds of MiB and
+    /// holding them would defeat streaming: on any error, discard what `out` received.
+    ///
+    /// ```no_run
+    /// # async fn run(client: wechat_tower::pay::v3::PayV3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use wechat_core::pay::v3::TradeBillType;
+    /// let bill = client.trade_bill("2024-05-01", TradeBillType::All).await?;
+    /// let path = "tradebill-2024-05-01.csv";
+    /// let mut file = tokio::fs::File::create(path).await?;
+    /// if let Err(err) = client.download_bill(&bill, &mut file).await {
+    ///     drop(file);
+    ///     // Partial or unverified: never keep it.
+    ///     tokio::fs::remove_file(path).await?;
+    ///     return Err(err.into());
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
     /// [`PayV3Error::Request`] for a URL elsewhere; [`PayV3Error::Pay`] with
     /// [`PayErrorKind::HashMismatch`]; [`PayV3Error::Api`] for WeChat's error answer;
-    /// [`PayV3Error::Transport`] when writing to `out` fails; transport and timeout errors.
+    /// [`PayV3Error::TooLarge`] over the cap; [`PayV3Error::Timeout`] past the download time
+    /// limit; [`PayV3Error::Transport`] when reading or writing to `out` fails.
     pub async fn download_bill(
         &self,
         bill: &BillUrl,
-        mut out: impl AsyncWrite + Unpin,
+        out: impl AsyncWrite + Unpin,
     ) -> Result<u64, PayV3Error> {
         let uri = self.bill_uri(&bill.download_url)?;
-        let mut hasher = BillHasher::new(&bill.hash_type)?;
+        let hasher = BillHasher::new(&bill.hash_type)?;
         self.certificates.ensure_fresh().await?;
         let req = self
             .core
             .signed_request_to(&Method::GET, uri, Bytes::new(), None)?;
-        let res = self.core.send(req).await?;
-        let (parts, body) = res.into_parts();
+        tokio::time::timeout(
+            self.core.download_timeout,
+            self.stream_bill(req, bill, hasher, out),
+        )
+        .await
+        .map_err(|_| PayV3Error::Timeout)?
+    }
+
+    async fn stream_bill(
+        &self,
+        req: Request<Bytes>,
+        bill: &BillUrl,
+        mut hasher: BillHasher,
+        mut out: impl AsyncWrite + Unpin,
+    ) -> Result<u64, PayV3Error> {
+        use http_body_util::BodyExt as _;
+        let transport_error = |err: crate::body::BoxError| {
+            if crate::client::transport::is_timeout(err.as_ref()) {
+                PayV3Error::Timeout
+            } else if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                PayV3Error::TooLarge
+            } else {
+                PayV3Error::Transport(err)
+            }
+        };
+        let res = self
+            .core
+            .transport
+            .get_ref()
+            .stream(req)
+            .await
+            .map_err(transport_error)?;
+        let (parts, mut body) = res.into_parts();
         if !parts.status.is_success() {
-            self.core.check_size(&body)?;
+            let limited = http_body_util::Limited::new(body, self.core.max_response_bytes);
+            let body = limited.collect().await.map_err(transport_error)?.to_bytes();
             let headers = notify_headers(&parts.headers);
             let verifier = if headers.signature.is_empty() {
                 self.certificates.verifier()
@@ -793,17 +876,40 @@ impl PayV3Client {
                 .core
                 .error_answer(parts.status, &headers, &body, &verifier));
         }
-        for chunk in body.chunks(BILL_CHUNK) {
-            hasher.update(chunk);
+        let mut held: Vec<Bytes> = Vec::new();
+        let mut held_len = 0usize;
+        let mut streaming = false;
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(transport_error)?.into_data() else {
+                continue; // trailers
+            };
+            total = total.saturating_add(data.len() as u64);
+            if total > self.core.max_bill_bytes {
+                return Err(PayV3Error::TooLarge);
+            }
+            hasher.update(&data);
+            if streaming {
+                write_all(&mut out, &data).await?;
+            } else {
+                held_len = held_len.saturating_add(data.len());
+                held.push(data);
+                if held_len > BILL_HOLD_BYTES {
+                    streaming = true;
+                    for chunk in held.drain(..) {
+                        write_all(&mut out, &chunk).await?;
+                    }
+                }
+            }
         }
         hasher.verify(&bill.hash_value)?;
-        for chunk in body.chunks(BILL_CHUNK) {
-            write_all(&mut out, chunk).await?;
+        for chunk in held {
+            write_all(&mut out, &chunk).await?;
         }
         std::future::poll_fn(|cx| Pin::new(&mut out).poll_flush(cx))
             .await
             .map_err(|e| PayV3Error::Transport(Box::new(e)))?;
-        Ok(body.len() as u64)
+        Ok(total)
     }
 
     /// The download URL, if it is on the API base's scheme, host and port.

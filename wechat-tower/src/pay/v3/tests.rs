@@ -1050,3 +1050,220 @@ async fn public_key_mode_downloads_nothing_and_shares_its_key_with_the_notify_se
     assert_eq!(count.load(Ordering::SeqCst), 1);
     assert_eq!(fake.downloads.load(Ordering::SeqCst), 0);
 }
+
+/// A raw HTTP/1.1 server on loopback answering one bill per connection: `len` bytes of a
+/// pattern, in 64 KiB writes. After `pause_after` bytes it waits until `written` (the
+/// caller's writer) has seen a byte, so a client that held the whole bill would never finish.
+/// `stall` stops sending after the first chunk (a too-slow download).
+async fn bill_server(
+    len: usize,
+    pause_after: usize,
+    written: Arc<AtomicUsize>,
+    stall: bool,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let written = Arc::clone(&written);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                let header = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+                if stream.write_all(header.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut sent = 0;
+                while sent < len {
+                    if sent >= pause_after {
+                        while written.load(Ordering::SeqCst) == 0 {
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        }
+                    }
+                    let n = (len - sent).min(64 * 1024);
+                    let chunk: Vec<u8> = (sent..sent + n).map(|i| (i % 251) as u8).collect();
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                    sent += n;
+                    if stall {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn pattern_hash(len: usize) -> String {
+    let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    v3::bill_hash_value(&bytes)
+}
+
+/// A writer that hashes and counts what it gets, holding none of it.
+struct HashingSink {
+    hasher: v3::BillHasher,
+    written: Arc<AtomicUsize>,
+}
+
+impl tokio::io::AsyncWrite for HashingSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.hasher.update(buf);
+        self.written.fetch_add(buf.len(), Ordering::SeqCst);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn loopback_client(
+    addr: std::net::SocketAddr,
+    download_timeout: std::time::Duration,
+) -> PayV3Client {
+    let transport = crate::client::HttpTransport::new()
+        .unwrap()
+        .into_transport();
+    assert!(transport.streams());
+    PayV3Client::builder(merchant())
+        .api_base(format!("http://{addr}"))
+        .transport(transport)
+        .clock(|| NOW)
+        .wechatpay_public_key(PUB_KEY_ID, PUB_KEY)
+        .unwrap()
+        .download_timeout(download_timeout)
+        .build()
+        .unwrap()
+}
+
+fn bill_at(addr: std::net::SocketAddr, hash_value: String) -> v3::BillUrl {
+    serde_json::from_value(serde_json::json!({
+        "hash_type": "SHA1",
+        "hash_value": hash_value,
+        "download_url": format!("http://{addr}/v3/billdownload/file?token=big"),
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_bill_over_the_buffered_cap_streams_through_and_is_hashed_across_frames() {
+    // 33 MiB: over HttpTransport's 32 MiB buffered cap. The server stops at half until the
+    // writer has seen bytes: a client holding the whole bill would hit the download timeout.
+    const LEN: usize = 33 * 1024 * 1024;
+    let written = Arc::new(AtomicUsize::new(0));
+    let addr = bill_server(LEN, LEN / 2, Arc::clone(&written), false).await;
+    let client = loopback_client(addr, std::time::Duration::from_secs(20));
+    let bill = bill_at(addr, pattern_hash(LEN));
+    let mut sink = HashingSink {
+        hasher: v3::BillHasher::new("SHA1").unwrap(),
+        written: Arc::clone(&written),
+    };
+    let n = client.download_bill(&bill, &mut sink).await.unwrap();
+    assert_eq!(n, LEN as u64);
+    assert_eq!(written.load(Ordering::SeqCst), LEN);
+    sink.hasher.verify(&bill.hash_value).unwrap();
+
+    // The same bytes against another hash: refused after streaming (the caller discards).
+    let written = Arc::new(AtomicUsize::new(0));
+    let addr = bill_server(LEN, LEN / 2, Arc::clone(&written), false).await;
+    let client = loopback_client(addr, std::time::Duration::from_secs(20));
+    let bill = bill_at(addr, v3::bill_hash_value(b"another file"));
+    let mut sink = HashingSink {
+        hasher: v3::BillHasher::new("SHA1").unwrap(),
+        written: Arc::clone(&written),
+    };
+    let err = client.download_bill(&bill, &mut sink).await.unwrap_err();
+    assert_eq!(err.pay().unwrap().kind(), &PayErrorKind::HashMismatch);
+    assert_eq!(written.load(Ordering::SeqCst), LEN);
+}
+
+#[tokio::test]
+async fn a_small_corrupted_bill_is_refused_with_nothing_written() {
+    const LEN: usize = 300 * 1024; // several frames, under BILL_HOLD_BYTES
+    let written = Arc::new(AtomicUsize::new(0));
+    let addr = bill_server(LEN, usize::MAX, Arc::new(AtomicUsize::new(1)), false).await;
+    let client = loopback_client(addr, std::time::Duration::from_secs(5));
+    let mut sink = HashingSink {
+        hasher: v3::BillHasher::new("SHA1").unwrap(),
+        written: Arc::clone(&written),
+    };
+    let err = client
+        .download_bill(&bill_at(addr, pattern_hash(LEN - 1)), &mut sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.pay().unwrap().kind(), &PayErrorKind::HashMismatch);
+    assert_eq!(written.load(Ordering::SeqCst), 0);
+    // The right hash over the same frames: all written.
+    let n = client
+        .download_bill(&bill_at(addr, pattern_hash(LEN)), &mut sink)
+        .await
+        .unwrap();
+    assert_eq!(n, LEN as u64);
+    assert_eq!(written.load(Ordering::SeqCst), LEN);
+}
+
+#[tokio::test]
+async fn a_stalled_bill_hits_the_download_timeout_and_the_size_cap_holds() {
+    const LEN: usize = 1024 * 1024;
+    let addr = bill_server(LEN, usize::MAX, Arc::new(AtomicUsize::new(1)), true).await;
+    let client = loopback_client(addr, std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = client
+        .download_bill(&bill_at(addr, pattern_hash(LEN)), &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PayV3Error::Timeout), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+
+    // An oversized bill: refused while streaming.
+    let addr = bill_server(LEN, usize::MAX, Arc::new(AtomicUsize::new(1)), false).await;
+    let transport = crate::client::HttpTransport::new()
+        .unwrap()
+        .into_transport();
+    let client = PayV3Client::builder(merchant())
+        .api_base(format!("http://{addr}"))
+        .transport(transport)
+        .clock(|| NOW)
+        .wechatpay_public_key(PUB_KEY_ID, PUB_KEY)
+        .unwrap()
+        .max_bill_bytes((LEN / 2) as u64)
+        .build()
+        .unwrap();
+    let err = client
+        .download_bill(&bill_at(addr, pattern_hash(LEN)), &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PayV3Error::TooLarge), "{err:?}");
+}
+
+#[test]
+fn a_custom_transport_has_no_streaming_face() {
+    // Its downloads come as one frame: `bills_download_only_when_their_hash_matches...`
+    // downloads through such a transport.
+    let fake = Fake::new(routes);
+    assert!(!fake.transport().streams());
+}
