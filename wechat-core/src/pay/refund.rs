@@ -864,9 +864,9 @@ impl RefundQueryResponse {
         let mut sum = 0u64;
         for n in 0..count {
             let key = |name: &str| format!("{name}_{n}");
-            let required = |name: &'static str, placeholder: &'static str| {
+            let required = |name: &'static str, pattern: &'static str| {
                 map.get_nonempty(&key(name))
-                    .ok_or_else(|| PayError::from(PayErrorKind::MissingField(placeholder)))
+                    .ok_or_else(|| PayError::from(PayErrorKind::MissingField(pattern)))
             };
             let out_refund_no = required("out_refund_no", "out_refund_no_$n")?;
             let refund_id = required("refund_id", "refund_id_$n")?;
@@ -878,7 +878,7 @@ impl RefundQueryResponse {
                     return Err(PayErrorKind::InvalidField(name).into());
                 }
             }
-            let number = |name: &str, placeholder: &'static str| -> Result<Option<u64>, PayError> {
+            let number = |name: &str, pattern: &'static str| -> Result<Option<u64>, PayError> {
                 match map.get(&key(name)) {
                     None => Ok(None),
                     Some(v)
@@ -888,9 +888,9 @@ impl RefundQueryResponse {
                     {
                         v.parse()
                             .map(Some)
-                            .map_err(|_| PayErrorKind::InvalidField(placeholder).into())
+                            .map_err(|_| PayErrorKind::InvalidField(pattern).into())
                     }
-                    Some(_) => Err(PayErrorKind::InvalidField(placeholder).into()),
+                    Some(_) => Err(PayErrorKind::InvalidField(pattern).into()),
                 }
             };
             let refund_fee = number("refund_fee", "refund_fee_$n")?
