@@ -30,6 +30,9 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[path = "../benches/support/mod.rs"]
 mod support;
 
+#[path = "../benches/support/pay_v3.rs"]
+mod pay_v3_fixture;
+
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
@@ -110,74 +113,17 @@ fn main() {
 
 /// The APIv3 workloads: sign a request, verify an answer, read a notification.
 fn pay_v3(duration: Duration, reps: usize) {
-    use wechat_core::pay::v3::{self, NotifyHeaders, SigningKey, Verifier};
-    use wechat_core::secret::ApiV3Key;
-
-    const SERIAL: &str = "PUB_KEY_ID_0114232134912410000000000000";
-    const NOW: u64 = 1_700_000_000;
-    let key = SigningKey::from_pkcs8_pem(include_str!("../tests/vectors/pay_v3_test_key.pem"))
-        .expect("test key");
-    let mut verifier = Verifier::new();
-    verifier
-        .add_public_key_pem(SERIAL, include_str!("../tests/vectors/pay_v3_test_pub.pem"))
-        .expect("test key");
-    let body = br#"{"appid":"wxd930ea5d5a258f4f","mchid":"1900000109","description":"Noodles","out_trade_no":"1217752501201407033233368018","notify_url":"https://example.com/pay/notify","amount":{"total":100,"currency":"CNY"},"payer":{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}}"#;
-    let request = v3::request_message_bytes(
-        "POST",
-        "/v3/pay/transactions/jsapi",
-        "1700000000",
-        "593BEC0C930BF1AFEB40B4A08C8FB242",
-        body,
-    );
+    let f = pay_v3_fixture::PayV3Fixture::new();
     run("wechat-rs", "V3-sign", duration, reps, || {
-        key.try_sign(&request).expect("sign")
+        f.key.try_sign(&f.request).expect("sign")
     });
-
-    let answer = br#"{"prepay_id":"wx201410272009395522657a690389285100"}"#;
-    let signature = key.sign(&v3::notify_message("1700000000", "n0nce", answer));
-    let headers = NotifyHeaders {
-        timestamp: "1700000000",
-        nonce: "n0nce",
-        signature: &signature,
-        serial: SERIAL,
-    };
+    let headers = f.answer_headers();
     run("wechat-rs", "V3-verify", duration, reps, || {
-        verifier
-            .verify_notify(&headers, answer, NOW, 300)
+        f.verifier
+            .verify_notify(&headers, f.answer, pay_v3_fixture::NOW, 300)
             .expect("verify")
     });
-
-    let api_v3_key = ApiV3Key::new("0123456789abcdefghijABCDEFGHIJ01");
-    let resource = r#"{"mchid":"1900000109","appid":"wxd930ea5d5a258f4f","out_trade_no":"no-1","transaction_id":"4200001","trade_type":"JSAPI","trade_state":"SUCCESS","amount":{"total":100}}"#;
-    let notification = v3::notification_body(
-        &api_v3_key,
-        "EV-1",
-        "TRANSACTION.SUCCESS",
-        "transaction",
-        "fdasflkja484",
-        resource,
-    )
-    .expect("notification");
-    let n_signature = key.sign(&v3::notify_message(
-        "1700000000",
-        "n0nce",
-        notification.as_bytes(),
-    ));
-    let n_headers = NotifyHeaders {
-        signature: &n_signature,
-        ..headers
-    };
     run("wechat-rs", "V3-notify", duration, reps, || {
-        v3::parse_notification(
-            &n_headers,
-            notification.as_bytes(),
-            &verifier,
-            &api_v3_key,
-            NOW,
-            300,
-        )
-        .expect("notification")
-        .transaction()
-        .expect("transaction")
+        f.read_notification()
     });
 }
