@@ -14,31 +14,13 @@ pub struct WechatError {
 }
 
 impl WechatError {
-    /// A short meaning of the code, for the codes applications meet most.
+    /// A short meaning of the code: the codes every call can answer, then the codes each API
+    /// family's documentation lists for its calls.
     #[must_use]
     pub fn meaning(&self) -> Option<&'static str> {
-        Some(match self.errcode {
-            -1 => "system busy, retry later",
-            40001 => "invalid credential: the access_token is wrong or no longer the latest",
-            40002 => "invalid grant_type",
-            40003 => "invalid openid",
-            40013 => "invalid appid",
-            40014 => "invalid access_token",
-            40029 => "invalid code (expired, or for another app)",
-            40125 => "invalid appsecret",
-            40163 => "code already used",
-            40164 => "caller IP not in the API IP whitelist (IP白名单)",
-            40226 => "risky user: login refused by WeChat's security checks",
-            41001 => "access_token missing",
-            42001 => "access_token expired",
-            42002 => "refresh_token expired",
-            43004 => "the user has not followed the account",
-            45009 => "daily API quota reached",
-            45011 => "API called too often, slow down",
-            47001 => "malformed request data",
-            48001 => "API not authorised for this account",
-            _ => return None,
-        })
+        let code = self.errcode;
+        common_meaning(code)
+        // Each API family adds its own codes here, one line per family.
     }
 
     /// Whether the code says the access token used is no longer valid (40001, 40014, 42001):
@@ -47,6 +29,32 @@ impl WechatError {
     pub fn is_token_invalid(&self) -> bool {
         matches!(self.errcode, 40001 | 40014 | 42001)
     }
+}
+
+/// The codes any call can answer.
+fn common_meaning(code: i64) -> Option<&'static str> {
+    Some(match code {
+        -1 => "system busy, retry later",
+        40001 => "invalid credential: the access_token is wrong or no longer the latest",
+        40002 => "invalid grant_type",
+        40003 => "invalid openid",
+        40013 => "invalid appid",
+        40014 => "invalid access_token",
+        40029 => "invalid code (expired, or for another app)",
+        40125 => "invalid appsecret",
+        40163 => "code already used",
+        40164 => "caller IP not in the API IP whitelist (IP白名单)",
+        40226 => "risky user: login refused by WeChat's security checks",
+        41001 => "access_token missing",
+        42001 => "access_token expired",
+        42002 => "refresh_token expired",
+        43004 => "the user has not followed the account",
+        45009 => "daily API quota reached",
+        45011 => "API called too often, slow down",
+        47001 => "malformed request data",
+        48001 => "API not authorised for this account",
+        _ => return None,
+    })
 }
 
 impl std::fmt::Display for WechatError {
