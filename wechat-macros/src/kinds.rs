@@ -120,6 +120,18 @@ pub(crate) const EVENTS: &[Kind] = &[
         "EventUserEnterTempsession",
         false,
     ),
+    kind(
+        "PUBLISHJOBFINISH",
+        "PublishJobFinishEvent",
+        "EventPublishJobFinish",
+        false,
+    ),
+    kind(
+        "wxa_media_check",
+        "WxaMediaCheckEvent",
+        "EventWxaMediaCheck",
+        false,
+    ),
 ];
 
 /// The WeChat Pay notifications of `pay = ".."`: the type of `wechat_tower::pay` a handler of

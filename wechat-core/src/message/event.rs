@@ -761,6 +761,222 @@ impl UserEnterTempsessionEvent {
     }
 }
 
+/// `PUBLISHJOBFINISH`: the result of a `freepublish/submit` (发布能力), pushed when the job
+/// ends. `publish_id` is what the submit answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishJobFinishEvent {
+    /// The common header.
+    pub header: Header,
+    /// `PublishEventInfo/publish_id`.
+    pub publish_id: String,
+    /// `PublishEventInfo/publish_status`.
+    pub publish_status: PublishStatus,
+    /// `PublishEventInfo/article_id`, on success: what `freepublish/getarticle` takes.
+    pub article_id: Option<String>,
+    /// `PublishEventInfo/article_detail/item`, on success: each article's URL.
+    pub articles: Vec<PublishArticle>,
+    /// `PublishEventInfo/fail_idx`: the articles (1-based) that failed the originality check or
+    /// the review.
+    pub fail_idx: Vec<u32>,
+}
+
+impl PublishJobFinishEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        let info = el.child("PublishEventInfo").ok_or_else(|| {
+            crate::Error::from(crate::ErrorKind::MissingField("PublishEventInfo"))
+        })?;
+        let articles = match info.child("article_detail") {
+            None => Vec::new(),
+            Some(detail) => detail
+                .children()
+                .filter(|i| i.name() == "item")
+                .map(|i| {
+                    Ok(PublishArticle {
+                        idx: i.optional_number("idx")?.unwrap_or_default(),
+                        article_url: i.or_empty("article_url"),
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        let fail_idx = info
+            .children()
+            .filter(|i| i.name() == "fail_idx")
+            .map(|i| {
+                i.text()
+                    .trim()
+                    .parse()
+                    .map_err(|_| crate::Error::from(crate::ErrorKind::InvalidField("fail_idx")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            header,
+            publish_id: info.required("publish_id")?,
+            publish_status: PublishStatus::from_code(info.number("publish_status")?),
+            article_id: info.optional("article_id"),
+            articles,
+            fail_idx,
+        })
+    }
+}
+
+/// How a publish job ended (`publish_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishStatus {
+    /// 0: published (发布成功).
+    Published,
+    /// 2: the originality check failed (原创失败).
+    OriginalityFailed,
+    /// 3: the job failed (常规失败).
+    Failed,
+    /// 4: refused by the platform's review (平台审核不通过).
+    ReviewRefused,
+    /// 5: published, then every article was deleted by the user.
+    DeletedByUser,
+    /// 6: published, then every article was banned by the platform (封禁).
+    Banned,
+    /// Any other code, kept.
+    Other(i64),
+}
+
+impl PublishStatus {
+    /// The status of a `publish_status` code.
+    #[must_use]
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            0 => Self::Published,
+            2 => Self::OriginalityFailed,
+            3 => Self::Failed,
+            4 => Self::ReviewRefused,
+            5 => Self::DeletedByUser,
+            6 => Self::Banned,
+            other => Self::Other(other),
+        }
+    }
+
+    /// The `publish_status` code.
+    #[must_use]
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Published => 0,
+            Self::OriginalityFailed => 2,
+            Self::Failed => 3,
+            Self::ReviewRefused => 4,
+            Self::DeletedByUser => 5,
+            Self::Banned => 6,
+            Self::Other(code) => code,
+        }
+    }
+}
+
+/// One published article (`article_detail/item`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishArticle {
+    /// `idx`: its place in the draft, from 1.
+    pub idx: u32,
+    /// `article_url`: its permanent link.
+    pub article_url: String,
+}
+
+/// `wxa_media_check`: the verdict on a picture or a recording sent to `media_check_async`
+/// (Mini Program content security, 内容安全), pushed when the check ends, XML or JSON alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WxaMediaCheckEvent {
+    /// The common header.
+    pub header: Header,
+    /// `appid`: the Mini Program.
+    pub appid: String,
+    /// `trace_id`: what `media_check_async` answered, to find the request.
+    pub trace_id: String,
+    /// `version`: 2 for the current API.
+    pub version: u32,
+    /// `errcode`: 0 when the check ran.
+    pub errcode: i64,
+    /// `errmsg`.
+    pub errmsg: String,
+    /// `result`: the overall verdict (version 2).
+    pub result: Option<WxaMediaCheckResult>,
+    /// `detail`: one entry per strategy that looked at the media.
+    pub detail: Vec<WxaMediaCheckDetail>,
+    /// `isrisky`: the version 1 verdict (1 risky), when sent.
+    pub isrisky: Option<u32>,
+}
+
+impl WxaMediaCheckEvent {
+    fn read(header: Header, el: Element<'_, '_>) -> Result<Self> {
+        let result = match el.child("result") {
+            None => None,
+            Some(r) => Some(WxaMediaCheckResult {
+                suggest: r.or_empty("suggest"),
+                label: r.optional_number("label")?.unwrap_or_default(),
+            }),
+        };
+        let detail = el
+            .children()
+            .filter(|d| d.name() == "detail")
+            .map(|d| {
+                Ok(WxaMediaCheckDetail {
+                    strategy: d.or_empty("strategy"),
+                    errcode: d.optional_number("errcode")?.unwrap_or_default(),
+                    suggest: d.or_empty("suggest"),
+                    label: d.optional_number("label")?.unwrap_or_default(),
+                    prob: d.optional_number("prob")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            header,
+            appid: el.or_empty("appid"),
+            trace_id: el.required("trace_id")?,
+            version: el.optional_number("version")?.unwrap_or(1),
+            errcode: el.optional_number("errcode")?.unwrap_or_default(),
+            errmsg: el.or_empty("errmsg"),
+            result,
+            detail,
+            isrisky: el.optional_number("isrisky")?,
+        })
+    }
+
+    /// Whether the media passed: `result.suggest` is `pass` (version 2), or `isrisky` is 0
+    /// (version 1). A check that did not run (`errcode` != 0) did not pass.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        if self.errcode != 0 {
+            return false;
+        }
+        match (&self.result, self.isrisky) {
+            (Some(r), _) => r.suggest == "pass",
+            (None, Some(risky)) => risky == 0,
+            (None, None) => false,
+        }
+    }
+}
+
+/// The overall verdict of a media check (`result`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WxaMediaCheckResult {
+    /// `suggest`: `pass`, `review` or `risky`.
+    pub suggest: String,
+    /// `label`: the main category (100 normal, 20001 political, 20002 porn, 20006 illegal,
+    /// 21000 other, ...).
+    pub label: u32,
+}
+
+/// One strategy's verdict of a media check (`detail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WxaMediaCheckDetail {
+    /// `strategy`: `content_model`, ...
+    pub strategy: String,
+    /// `errcode`: 0 when the strategy ran.
+    pub errcode: i64,
+    /// `suggest`: `pass`, `review` or `risky`.
+    pub suggest: String,
+    /// `label`.
+    pub label: u32,
+    /// `prob`: the confidence, 0 to 100, when given.
+    pub prob: Option<u32>,
+}
+
 /// An event this crate does not know, kept raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownEvent {

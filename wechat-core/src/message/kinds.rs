@@ -53,6 +53,8 @@ macro_rules! __for_each_kind {
                 ("subscribe_msg_change_event", SubscribeMsgChange, SubscribeMsgChangeEvent, EventSubscribeMsgChange, keyless),
                 ("subscribe_msg_sent_event", SubscribeMsgSent, SubscribeMsgSentEvent, EventSubscribeMsgSent, keyless),
                 ("user_enter_tempsession", UserEnterTempsession, UserEnterTempsessionEvent, EventUserEnterTempsession, keyless),
+                ("PUBLISHJOBFINISH", PublishJobFinish, PublishJobFinishEvent, EventPublishJobFinish, keyless),
+                ("wxa_media_check", WxaMediaCheck, WxaMediaCheckEvent, EventWxaMediaCheck, keyless),
             }
         }
     };

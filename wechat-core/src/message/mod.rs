@@ -37,11 +37,12 @@ mod normal;
 pub use event::{
     ArticleUrlItem, ArticleUrlResult, ClickEvent, CopyrightCheckItem, CopyrightCheckResult, Event,
     LocationEvent, LocationSelectEvent, MassSendJobFinishEvent, PicPhotoOrAlbumEvent,
-    PicSysphotoEvent, PicWeixinEvent, ScanCodeInfo, ScanEvent, ScancodePushEvent,
-    ScancodeWaitmsgEvent, SendLocationInfo, SendPicsInfo, SubscribeEvent, SubscribeMsgChangeEvent,
-    SubscribeMsgChangeItem, SubscribeMsgPopupEvent, SubscribeMsgPopupItem, SubscribeMsgSentEvent,
-    SubscribeMsgSentItem, TemplateSendJobFinishEvent, UnknownEvent, UnsubscribeEvent,
-    UserEnterTempsessionEvent, ViewEvent, ViewMiniprogramEvent,
+    PicSysphotoEvent, PicWeixinEvent, PublishArticle, PublishJobFinishEvent, PublishStatus,
+    ScanCodeInfo, ScanEvent, ScancodePushEvent, ScancodeWaitmsgEvent, SendLocationInfo,
+    SendPicsInfo, SubscribeEvent, SubscribeMsgChangeEvent, SubscribeMsgChangeItem,
+    SubscribeMsgPopupEvent, SubscribeMsgPopupItem, SubscribeMsgSentEvent, SubscribeMsgSentItem,
+    TemplateSendJobFinishEvent, UnknownEvent, UnsubscribeEvent, UserEnterTempsessionEvent,
+    ViewEvent, ViewMiniprogramEvent, WxaMediaCheckDetail, WxaMediaCheckEvent, WxaMediaCheckResult,
 };
 pub use normal::{
     FileMessage, ImageMessage, LinkMessage, LocationMessage, MiniProgramPageMessage,
