@@ -20,6 +20,19 @@ impl WechatError {
     pub fn meaning(&self) -> Option<&'static str> {
         let code = self.errcode;
         common_meaning(code)
+            .or_else(|| super::api::user::meaning(code))
+            .or_else(|| super::api::tag::meaning(code))
+            .or_else(|| super::api::mass::meaning(code))
+            .or_else(|| super::api::kf::meaning(code))
+            .or_else(|| super::api::ops::meaning(code))
+            .or_else(|| super::api::menu::meaning(code))
+            .or_else(|| super::api::material::meaning(code))
+            .or_else(|| super::api::draft::meaning(code))
+            .or_else(|| super::api::publish::meaning(code))
+            .or_else(|| super::api::links::meaning(code))
+            .or_else(|| super::api::security::meaning(code))
+            .or_else(|| super::api::subscribe::meaning(code))
+            .or_else(|| super::api::wxacode::meaning(code))
         // Each API family adds its own codes here, one line per family.
     }
 

@@ -9,6 +9,11 @@
 //!
 //! Calls that do not take the app's `access_token` (fetching it, `jscode2session`, web
 //! authorization) start at `Plain`.
+//!
+//! Uploads, whose request body is a stream, go beside the stack: [`Plain::send_streaming`]
+//! (same timeout, same typed errors) under the retry of
+//! [`WechatClient::send_upload`](super::WechatClient), which rebuilds the body for its one
+//! retry when the source can be read again.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,7 +29,7 @@ use wechat_core::secret::AccessToken;
 
 use super::error::{ClientError, WechatError};
 use super::token::TokenManager;
-use super::transport::{Transport, is_timeout};
+use super::transport::{Transport, TransportBody, is_timeout};
 use crate::body::BoxError;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -33,6 +38,33 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 #[derive(Clone)]
 pub(crate) struct Plain {
     inner: Timeout<Transport>,
+    /// The same transport and time limit, for streamed request bodies.
+    transport: Transport,
+    timeout: Duration,
+}
+
+impl Plain {
+    /// Sends `req` with its body streamed ([`Transport::send_streaming`]), within the same
+    /// time limit as every call (it bounds the whole upload) and with the same typed errors.
+    pub(crate) async fn send_streaming(
+        &self,
+        req: Request<TransportBody>,
+    ) -> Result<Response<Bytes>, ClientError> {
+        match tokio::time::timeout(self.timeout, self.transport.send_streaming(req)).await {
+            Ok(answer) => answer.map_err(transport_error),
+            Err(_elapsed) => Err(ClientError::Timeout),
+        }
+    }
+
+    /// The transport itself, for calls whose answer is streamed (`streamed.rs`).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The time limit of one call.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
 }
 
 impl Service<Request<Bytes>> for Plain {
@@ -75,7 +107,9 @@ pub(crate) type Authed = AddAccessToken<RetryOnExpired<Plain>>;
 
 pub(crate) fn plain(transport: Transport, timeout: Duration) -> Plain {
     Plain {
-        inner: Timeout::new(transport, timeout),
+        inner: Timeout::new(transport.clone(), timeout),
+        transport,
+        timeout,
     }
 }
 
@@ -210,7 +244,10 @@ pub(crate) fn wechat_error(body: &[u8]) -> Option<WechatError> {
 }
 
 /// Sets (or replaces) `access_token` in the query of `req`.
-fn set_access_token(req: &mut Request<Bytes>, token: &AccessToken) -> Result<(), ClientError> {
+pub(crate) fn set_access_token<B>(
+    req: &mut Request<B>,
+    token: &AccessToken,
+) -> Result<(), ClientError> {
     let uri = req.uri();
     let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(existing) = uri.query() {

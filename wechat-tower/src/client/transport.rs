@@ -7,6 +7,11 @@
 //! [`HttpTransport`] (feature `client`, on by default) is the default: hyper 1 + hyper-util's
 //! pooled client with rustls and bundled root certificates.
 //!
+//! Uploads (permanent material, temporary media) stream their request body: a transport with a
+//! request-streaming face ([`Transport::with_streaming_requests`], which [`HttpTransport`] has)
+//! sends the file as it is read; any other transport still works, but
+//! [`Transport::send_streaming`] then collects the whole body in memory first.
+//!
 //! ```
 //! use bytes::Bytes;
 //! use wechat_tower::client::Transport;
@@ -18,6 +23,8 @@
 //! # let _ = transport;
 //! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -35,9 +42,13 @@ pub struct Transport {
     inner: BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>,
     /// The streaming face, when the transport has one (see [`Transport::with_streaming`]).
     streaming: Option<BoxCloneSyncService<Request<Bytes>, Response<TransportBody>, BoxError>>,
+    /// The request-streaming face, when the transport has one (see
+    /// [`Transport::with_streaming_requests`]).
+    uploads: Option<BoxCloneSyncService<Request<TransportBody>, Response<Bytes>, BoxError>>,
 }
 
-/// A body read as it is polled: what [`Transport::stream`] answers with.
+/// A body read as it is polled: what [`Transport::stream`] answers with, and what
+/// [`Transport::send_streaming`] sends.
 pub type TransportBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 impl std::fmt::Debug for Transport {
@@ -59,6 +70,56 @@ impl Transport {
         Self {
             inner: BoxCloneSyncService::new(service.map_err(Into::into)),
             streaming: None,
+            uploads: None,
+        }
+    }
+
+    /// Adds a request-streaming face: `service` sends a body as it is polled (a file read
+    /// chunk by chunk, never whole in memory) and answers with the whole (small) answer.
+    /// [`Transport::send_streaming`] uses it (uploads); every other call keeps the buffered
+    /// service.
+    #[must_use]
+    pub fn with_streaming_requests<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<TransportBody>, Response = Response<Bytes>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.uploads = Some(BoxCloneSyncService::new(service.map_err(Into::into)));
+        self
+    }
+
+    /// Whether [`Transport::send_streaming`] really streams the request body (else it collects
+    /// it first).
+    #[must_use]
+    pub fn streams_requests(&self) -> bool {
+        self.uploads.is_some()
+    }
+
+    /// Sends `req`, its body read as it is sent, through the request-streaming face. A
+    /// transport without one (a custom [`Transport::new`]) still works: the body is collected
+    /// into memory first and sent through the buffered service, which costs the whole body's
+    /// size in memory (a 20 MiB video material: 20 MiB) for the time of the call.
+    ///
+    /// # Errors
+    ///
+    /// When the body cannot be read (the file fails) or the request gets no answer.
+    pub fn send_streaming(
+        &self,
+        req: Request<TransportBody>,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'static>> {
+        use http_body_util::BodyExt as _;
+        match self.uploads.clone() {
+            Some(service) => Box::pin(service.oneshot(req)),
+            None => {
+                let buffered = self.inner.clone();
+                let (parts, body) = req.into_parts();
+                Box::pin(collect_then_send(buffered, parts, body.collect()))
+            }
         }
     }
 
@@ -150,6 +211,17 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
+/// The fallback of [`Transport::send_streaming`]: the whole body first, then the buffered
+/// service.
+async fn collect_then_send(
+    buffered: BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>,
+    parts: http::request::Parts,
+    body: http_body_util::combinators::Collect<TransportBody>,
+) -> Result<Response<Bytes>, BoxError> {
+    let body = body.await?.to_bytes();
+    buffered.oneshot(Request::from_parts(parts, body)).await
+}
+
 /// Whether `err` (or an error it wraps) is a timeout: tower's or tokio's `Elapsed`, or an I/O
 /// error of kind `TimedOut` (connect timeouts).
 pub(crate) fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -191,7 +263,15 @@ mod https {
     use rustls::{ClientConfig, RootCertStore};
     use tower_service::Service;
 
+    use super::TransportBody;
     use crate::body::BoxError;
+
+    /// A whole body as the client's body type.
+    fn whole(bytes: Bytes) -> TransportBody {
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
 
     /// The default transport (feature `client`): hyper 1 + hyper-util's pooled client (connections
     /// are kept and reused), rustls on *ring* with the bundled webpki root certificates (no system
@@ -206,7 +286,7 @@ mod https {
     /// (refunds) require: see [`HttpTransportBuilder::client_certificate_pem`].
     #[derive(Clone)]
     pub struct HttpTransport {
-        client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+        client: Client<HttpsConnector<HttpConnector>, TransportBody>,
         max_response_bytes: usize,
         max_stream_bytes: usize,
         client_certificate: bool,
@@ -245,14 +325,42 @@ mod https {
             }
         }
 
-        /// This transport as a [`Transport`](super::Transport) with its streaming face
-        /// ([`Transport::stream`](super::Transport::stream) then reads bodies as they arrive).
+        /// This transport as a [`Transport`](super::Transport) with its streaming faces
+        /// ([`Transport::stream`](super::Transport::stream) then reads answers as they arrive,
+        /// [`Transport::send_streaming`](super::Transport::send_streaming) sends request
+        /// bodies as they are read).
         #[must_use]
         pub fn into_transport(self) -> super::Transport {
             let streaming = self.clone();
-            super::Transport::new(self).with_streaming(tower::service_fn(
-                move |req: Request<Bytes>| streaming.stream(req),
-            ))
+            let uploads = self.clone();
+            super::Transport::new(self)
+                .with_streaming(tower::service_fn(move |req: Request<Bytes>| {
+                    streaming.stream(req)
+                }))
+                .with_streaming_requests(tower::service_fn(move |req: Request<TransportBody>| {
+                    uploads.send_streaming(req)
+                }))
+        }
+
+        /// Sends `req` with its body read as it is sent (chunked, or with the
+        /// `Content-Length` the caller set), and reads the whole answer (up to
+        /// [`max_response_bytes`](HttpTransportBuilder::max_response_bytes)): uploads.
+        ///
+        /// # Errors
+        ///
+        /// When the body fails while it is read or the request does not get an answer.
+        pub fn send_streaming(
+            &self,
+            req: Request<TransportBody>,
+        ) -> impl Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'static + use<>
+        {
+            let future = self.client.request(req);
+            let limit = self.max_response_bytes;
+            async move {
+                let (parts, body) = future.await?.into_parts();
+                let body = Limited::new(body, limit).collect().await?.to_bytes();
+                Ok(Response::from_parts(parts, body))
+            }
         }
 
         /// Whether it presents a client certificate.
@@ -279,7 +387,7 @@ mod https {
             req: Request<Bytes>,
         ) -> impl Future<Output = Result<Response<StreamingBody>, BoxError>> + Send + 'static + use<>
         {
-            let future = self.client.request(req.map(Full::new));
+            let future = self.client.request(req.map(whole));
             let limit = self.max_stream_bytes;
             async move {
                 let res = future.await?;
@@ -685,7 +793,7 @@ mod https {
         }
 
         fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-            let future = self.client.request(req.map(Full::new));
+            let future = self.client.request(req.map(whole));
             let limit = self.max_response_bytes;
             Box::pin(async move {
                 let (parts, body) = future.await?.into_parts();

@@ -12,9 +12,10 @@ use wechat_core::secret::{AccessToken, AppSecret};
 
 use super::api::token::{access_token_source, jsapi_ticket_source};
 use super::error::ClientError;
+use super::multipart::UploadForm;
 use super::stack::{self, Authed, Plain, wechat_error};
 use super::token::{TokenManager, TokenSource};
-use super::transport::Transport;
+use super::transport::{Transport, TransportBody};
 use crate::config::{Clock, SystemClock};
 use crate::store::{MemoryStore, Store};
 
@@ -228,6 +229,16 @@ impl WechatClient {
         &self.inner.open_base
     }
 
+    /// The transport, for calls whose answer is streamed (Mini Program codes).
+    pub(crate) fn transport(&self) -> &Transport {
+        self.inner.plain.transport()
+    }
+
+    /// The time limit of one call.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.plain.timeout()
+    }
+
     pub(crate) fn now_secs(&self) -> u64 {
         self.inner.clock.now_secs()
     }
@@ -265,6 +276,37 @@ impl WechatClient {
             self.inner.authed.clone().oneshot(req).await
         } else {
             self.inner.plain.clone().oneshot(req).await
+        }
+    }
+
+    /// Sends a streamed form with the app's `access_token`: the body is read as it is sent.
+    /// A refused token (40001/40014/42001) is replaced and the form sent once more when its
+    /// source can be read again (bytes, a path); a one-shot reader's refusal is the answer
+    /// (its token is still replaced, so the next call gets a fresh one).
+    pub(crate) async fn send_upload(
+        &self,
+        url: &str,
+        form: &mut UploadForm,
+    ) -> Result<Response<Bytes>, ClientError> {
+        let token = self.inner.tokens.get().await?;
+        let req = upload_request(url, form, &token).await?.ok_or_else(|| {
+            ClientError::Request("the upload's reader was already read".to_owned())
+        })?;
+        let res = self.inner.plain.send_streaming(req).await?;
+        match wechat_error(res.body()) {
+            Some(err) if err.is_token_invalid() => {
+                tracing::debug!(errcode = err.errcode, "access token refused on an upload");
+                let next = self.inner.tokens.replace(&token).await?;
+                if !form.is_replayable() {
+                    tracing::debug!("one-shot upload reader: not retried");
+                    return Ok(res);
+                }
+                match upload_request(url, form, &next).await? {
+                    Some(req) => self.inner.plain.send_streaming(req).await,
+                    None => Ok(res),
+                }
+            }
+            _ => Ok(res),
         }
     }
 
@@ -318,6 +360,31 @@ pub(crate) fn build_request(
         req.headers_mut().insert(header::CONTENT_TYPE, content_type);
     }
     Ok(req)
+}
+
+/// `POST url&access_token=…` with the next body of `form`; `None` when its reader is spent.
+async fn upload_request(
+    url: &str,
+    form: &mut UploadForm,
+    token: &AccessToken,
+) -> Result<Option<Request<TransportBody>>, ClientError> {
+    let Some(body) = form.body().await? else {
+        return Ok(None);
+    };
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(url)
+        .header(header::ACCEPT, HeaderValue::from_static("application/json"))
+        .header(header::USER_AGENT, HeaderValue::from_static(USER_AGENT))
+        .header(header::CONTENT_TYPE, body.content_type)
+        .body(body.body)
+        .map_err(|e| ClientError::Request(e.to_string()))?;
+    if let Some(length) = body.length {
+        req.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    stack::set_access_token(&mut req, token)?;
+    Ok(Some(req))
 }
 
 pub(crate) fn json_request<B: Serialize + ?Sized>(

@@ -1,5 +1,5 @@
-//! Temporary media (临时素材, kept 3 days): `cgi-bin/media/upload` (multipart/form-data) and
-//! `cgi-bin/media/get`.
+//! Temporary media (临时素材, kept 3 days): `cgi-bin/media/upload` (multipart/form-data,
+//! streamed: see [`multipart`](crate::client::multipart)) and `cgi-bin/media/get`.
 //!
 //! ```no_run
 //! use bytes::Bytes;
@@ -12,11 +12,12 @@
 //! # Ok(()) }
 //! ```
 
-use bytes::{BufMut, Bytes, BytesMut};
-use http::{HeaderValue, Method, header};
+use bytes::Bytes;
+use http::{Method, header};
 use serde::{Deserialize, Serialize};
 
 use crate::client::error::ClientError;
+use crate::client::multipart::{Upload, UploadForm};
 use crate::client::stack::wechat_error;
 use crate::client::wechat_client::{WechatClient, decode};
 
@@ -93,7 +94,8 @@ impl WechatClient {
 }
 
 impl MediaApi<'_> {
-    /// Uploads `data` as a temporary media of `media_type` (`media/upload`, field `media`).
+    /// Uploads `data` as a temporary media of `media_type` (`media/upload`, field `media`);
+    /// as [`upload_from`](Self::upload_from) with [`Upload::bytes`].
     ///
     /// # Errors
     ///
@@ -105,15 +107,35 @@ impl MediaApi<'_> {
         content_type: &str,
         data: Bytes,
     ) -> Result<UploadedMedia, ClientError> {
+        self.upload_from(media_type, Upload::bytes(filename, content_type, data))
+            .await
+    }
+
+    /// Uploads a temporary media from `upload`: bytes, a file (read as it is sent, reopened
+    /// for the token retry) or a reader (read once: no token retry). See
+    /// [`multipart`](crate::client::multipart).
+    ///
+    /// ```no_run
+    /// use wechat_tower::client::{MediaType, Upload};
+    ///
+    /// # async fn f(client: wechat_tower::client::WechatClient) -> Result<(), wechat_tower::client::ClientError> {
+    /// let video = client.media().upload_from(MediaType::Video, Upload::path("clip.mp4")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`upload`](Self::upload); [`ClientError::Request`] when the file cannot be opened,
+    /// [`ClientError::Transport`] when it fails while it is read.
+    pub async fn upload_from(
+        &self,
+        media_type: MediaType,
+        upload: Upload,
+    ) -> Result<UploadedMedia, ClientError> {
         let path = "/cgi-bin/media/upload";
-        let form = Multipart::new(&data).file("media", filename, content_type, &data);
         let url = self.client.api_url(path, &[("type", media_type.as_str())]);
-        let req = self.client.request(
-            Method::POST,
-            &url,
-            Some((form.content_type(), form.finish())),
-        )?;
-        decode(path, self.client.send(req, true).await?)
+        let mut form = UploadForm::new("media", upload);
+        decode(path, self.client.send_upload(&url, &mut form).await?)
     }
 
     /// Downloads a temporary media (`media/get`).
@@ -164,7 +186,7 @@ impl MediaApi<'_> {
 }
 
 /// `filename` of a `Content-Disposition` header (`attachment; filename="x.jpg"`).
-fn disposition_filename(value: &str) -> Option<String> {
+pub(crate) fn disposition_filename(value: &str) -> Option<String> {
     value.split(';').find_map(|part| {
         let (key, name) = part.trim().split_once('=')?;
         key.eq_ignore_ascii_case("filename")
@@ -172,130 +194,9 @@ fn disposition_filename(value: &str) -> Option<String> {
     })
 }
 
-/// A `multipart/form-data` body (RFC 7578), written by hand: WeChat's upload APIs take one file
-/// part, sometimes with text fields.
-#[derive(Debug)]
-pub(crate) struct Multipart {
-    boundary: String,
-    body: BytesMut,
-}
-
-impl Multipart {
-    /// A form whose random boundary does not occur in `content`.
-    pub(crate) fn new(content: &[u8]) -> Self {
-        let boundary = loop {
-            let candidate = format!(
-                "----wechat-tower-{}{}",
-                wechat_core::crypt::nonce(),
-                wechat_core::crypt::nonce()
-            );
-            if memchr::memmem::find(content, candidate.as_bytes()).is_none() {
-                break candidate;
-            }
-        };
-        Self {
-            boundary,
-            body: BytesMut::with_capacity(content.len() + 256),
-        }
-    }
-
-    fn open_part(&mut self, disposition: &str) {
-        self.body.put_slice(b"--");
-        self.body.put_slice(self.boundary.as_bytes());
-        self.body.put_slice(b"\r\nContent-Disposition: form-data; ");
-        self.body.put_slice(disposition.as_bytes());
-        self.body.put_slice(b"\r\n");
-    }
-
-    /// Adds a text field.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "for upload APIs with a description")
-    )]
-    pub(crate) fn text(mut self, name: &str, value: &str) -> Self {
-        self.open_part(&format!("name=\"{}\"", quote(name)));
-        self.body.put_slice(b"\r\n");
-        self.body.put_slice(value.as_bytes());
-        self.body.put_slice(b"\r\n");
-        self
-    }
-
-    /// Adds a file.
-    pub(crate) fn file(
-        mut self,
-        name: &str,
-        filename: &str,
-        content_type: &str,
-        data: &[u8],
-    ) -> Self {
-        self.open_part(&format!(
-            "name=\"{}\"; filename=\"{}\"",
-            quote(name),
-            quote(filename)
-        ));
-        self.body.put_slice(b"Content-Type: ");
-        self.body.put_slice(quote(content_type).as_bytes());
-        self.body.put_slice(b"\r\n\r\n");
-        self.body.put_slice(data);
-        self.body.put_slice(b"\r\n");
-        self
-    }
-
-    /// `multipart/form-data; boundary=…`.
-    pub(crate) fn content_type(&self) -> HeaderValue {
-        // The boundary is ASCII letters, digits and dashes.
-        HeaderValue::from_str(&format!("multipart/form-data; boundary={}", self.boundary))
-            .unwrap_or_else(|_| HeaderValue::from_static("multipart/form-data"))
-    }
-
-    /// The body, closed.
-    pub(crate) fn finish(mut self) -> Bytes {
-        self.body.put_slice(b"--");
-        self.body.put_slice(self.boundary.as_bytes());
-        self.body.put_slice(b"--\r\n");
-        self.body.freeze()
-    }
-}
-
-/// A header parameter value with the characters that would end it escaped (as browsers do).
-fn quote(value: &str) -> String {
-    value
-        .replace('"', "%22")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn multipart_bodies_are_well_formed() {
-        let form = Multipart::new(b"PNGDATA")
-            .text("description", "{\"title\":\"t\"}")
-            .file("media", "a\"b.png", "image/png", b"PNGDATA");
-        let content_type = form.content_type();
-        let boundary = content_type
-            .to_str()
-            .unwrap()
-            .strip_prefix("multipart/form-data; boundary=")
-            .unwrap()
-            .to_owned();
-        let body = form.finish();
-        let expected = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{{\"title\":\"t\"}}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a%22b.png\"\r\n\
-             Content-Type: image/png\r\n\r\nPNGDATA\r\n--{boundary}--\r\n"
-        );
-        assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
-    }
-
-    #[test]
-    fn boundaries_are_random() {
-        let a = Multipart::new(b"").content_type();
-        let b = Multipart::new(b"").content_type();
-        assert_ne!(a, b);
-    }
 
     #[test]
     fn filenames_come_from_the_disposition() {

@@ -1,4 +1,7 @@
-//! The custom menu (自定义菜单): `cgi-bin/menu/create`, `…/get`, `…/delete`.
+//! The custom menu (自定义菜单): `cgi-bin/menu/create`, `…/get`, `…/delete`; conditional
+//! (personalised) menus (个性化菜单): `menu/addconditional`, `menu/delconditional`,
+//! `menu/trymatch`; and the menu as the account's settings show it,
+//! `get_current_selfmenu_info`.
 //!
 //! [`Menu`] reads and writes WeChat's own menu JSON, every button type included, so a menu file
 //! written for WeChat's docs or exported from another tool works as it is.
@@ -350,18 +353,201 @@ pub struct MenuInfo {
     pub conditionalmenu: Vec<ConditionalMenu>,
 }
 
-/// A conditional menu (个性化菜单) as `menu/get` returns it.
+/// A conditional menu (个性化菜单): buttons shown to the users its rule matches. What
+/// `menu/addconditional` takes and `menu/get` returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConditionalMenu {
     /// Its buttons.
     pub button: Vec<Button>,
-    /// Who sees it (`tag_id`, `client_platform_type`, …), as WeChat wrote it.
+    /// Who sees it.
     #[serde(default)]
-    pub matchrule: Value,
-    /// Its id.
-    #[serde(default)]
+    pub matchrule: MatchRule,
+    /// Its id (answers only; WeChat writes it as a number or a string).
+    #[serde(
+        default,
+        deserialize_with = "menuid_number_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub menuid: Option<u64>,
+}
+
+impl ConditionalMenu {
+    /// A conditional menu of `button` for the users `matchrule` matches.
+    #[must_use]
+    pub fn new(button: Vec<Button>, matchrule: MatchRule) -> Self {
+        Self {
+            button,
+            matchrule,
+            menuid: None,
+        }
+    }
+}
+
+/// Who sees a conditional menu: every field given must match (at least one is needed).
+/// WeChat writes each as a string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MatchRule {
+    /// The user tag (标签) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_id: Option<String>,
+    /// `1` male, `2` female (no longer matched by WeChat since 2021; kept for old menus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    /// The country, as the user's profile writes it (`中国`); needed with `province`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The province (`广东`); needed with `city`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// The city (`广州`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `1` iOS, `2` Android, `3` others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_platform_type: Option<String>,
+    /// The client's language (`zh_CN`, `en`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Fields this crate does not know (`group_id` of old menus), kept to be sent back.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl MatchRule {
+    /// The users of tag `tag_id`.
+    #[must_use]
+    pub fn tag(tag_id: impl Into<String>) -> Self {
+        Self {
+            tag_id: Some(tag_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The users of a client platform: `1` iOS, `2` Android, `3` others.
+    #[must_use]
+    pub fn platform(client_platform_type: impl Into<String>) -> Self {
+        Self {
+            client_platform_type: Some(client_platform_type.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A menu id written as a number (`menu/get`) or a string (`menu/addconditional`).
+fn menuid_number_or_string<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Id>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Id::Number(n)) => Ok(Some(n)),
+        Some(Id::Text(t)) => t.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// The menu as the account's settings show it (`get_current_selfmenu_info`): set through the
+/// API or by hand on the platform's site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenuInfo {
+    /// Whether the menu is on (`1`) or off (`0`).
+    pub is_menu_open: u8,
+    /// The menu, absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selfmenu_info: Option<SelfMenu>,
+}
+
+/// The buttons of a [`SelfMenuInfo`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenu {
+    /// The top-level buttons.
+    #[serde(default)]
+    pub button: Vec<SelfMenuButton>,
+}
+
+/// One button of a [`SelfMenuInfo`]. Menus set by hand have types the API does not create:
+/// `text` / `img` / `voice` / `video` (with `value`) and `news` (with `news_info`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenuButton {
+    /// `click`, `view`, `text`, `img`, `voice`, `video`, `news`, …; absent for a sub-menu.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The label.
+    #[serde(default)]
+    pub name: String,
+    /// `key` of `click` buttons and the like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `url` of `view` buttons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The text, or a media id, of buttons set by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The articles of a `news` button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub news_info: Option<SelfMenuNewsInfo>,
+    /// The sub-menu.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_button: Option<SelfMenuSubButtons>,
+    /// Fields this crate does not know (`appid`, `pagepath`, …).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `sub_button` of a [`SelfMenuButton`]: `{"list": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenuSubButtons {
+    /// The buttons.
+    #[serde(default)]
+    pub list: Vec<SelfMenuButton>,
+}
+
+/// `news_info` of a `news` button: `{"list": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenuNewsInfo {
+    /// The articles.
+    #[serde(default)]
+    pub list: Vec<SelfMenuNews>,
+}
+
+/// One article of a `news` button.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SelfMenuNews {
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Author.
+    #[serde(default)]
+    pub author: String,
+    /// Summary.
+    #[serde(default)]
+    pub digest: String,
+    /// Whether the cover shows in the text (`1`) or not (`0`).
+    #[serde(default)]
+    pub show_cover: u8,
+    /// The cover's URL.
+    #[serde(default)]
+    pub cover_url: String,
+    /// The article's URL.
+    #[serde(default)]
+    pub content_url: String,
+    /// "Read more" URL.
+    #[serde(default)]
+    pub source_url: String,
 }
 
 /// The custom menu of a [`WechatClient`]: `client.menu()`.
@@ -417,6 +603,78 @@ impl MenuApi<'_> {
         self.client.get_json("/cgi-bin/menu/get", &[]).await
     }
 
+    /// Adds a conditional menu (`menu/addconditional`) and returns its id. The default menu
+    /// must exist first (65303).
+    ///
+    /// # Errors
+    ///
+    /// 65303 no default menu, 65304 empty rule, 65305 too many conditional menus, 65310 to
+    /// 65314 bad region, the button codes of [`create`](Self::create), the usual errors.
+    pub async fn add_conditional(&self, menu: &ConditionalMenu) -> Result<u64, ClientError> {
+        #[derive(Deserialize)]
+        struct Added {
+            #[serde(deserialize_with = "menuid_number_or_string")]
+            menuid: Option<u64>,
+        }
+        let body = ConditionalMenu::new(menu.button.clone(), menu.matchrule.clone());
+        let added: Added = self
+            .client
+            .post_json("/cgi-bin/menu/addconditional", &[], &body)
+            .await?;
+        added.menuid.ok_or_else(|| {
+            ClientError::Decode("/cgi-bin/menu/addconditional: no menuid".to_owned())
+        })
+    }
+
+    /// Deletes a conditional menu (`menu/delconditional`).
+    ///
+    /// # Errors
+    ///
+    /// 65301 no conditional menu of that id, the usual errors.
+    pub async fn delete_conditional(&self, menuid: u64) -> Result<(), ClientError> {
+        self.client
+            .post_json::<_, serde::de::IgnoredAny>(
+                "/cgi-bin/menu/delconditional",
+                &[],
+                &serde_json::json!({ "menuid": menuid.to_string() }),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The menu a user sees (`menu/trymatch`): `user_id` is an openid or a WeChat id (微信号).
+    ///
+    /// # Errors
+    ///
+    /// 65302 no such user, 46003 no menu, the usual errors.
+    pub async fn try_match(&self, user_id: &str) -> Result<Vec<Button>, ClientError> {
+        #[derive(Deserialize)]
+        struct Matched {
+            button: Vec<Button>,
+        }
+        let matched: Matched = self
+            .client
+            .post_json(
+                "/cgi-bin/menu/trymatch",
+                &[],
+                &serde_json::json!({ "user_id": user_id }),
+            )
+            .await?;
+        Ok(matched.button)
+    }
+
+    /// The menu as the account's settings show it (`get_current_selfmenu_info`), whether set
+    /// through the API or by hand.
+    ///
+    /// # Errors
+    ///
+    /// The usual errors.
+    pub async fn current_selfmenu_info(&self) -> Result<SelfMenuInfo, ClientError> {
+        self.client
+            .get_json("/cgi-bin/get_current_selfmenu_info", &[])
+            .await
+    }
+
     /// Deletes the menu, conditional menus included (`menu/delete`).
     ///
     /// # Errors
@@ -428,6 +686,44 @@ impl MenuApi<'_> {
             .await
             .map(drop)
     }
+}
+
+/// The codes WeChat's documentation lists for the menu calls.
+pub(crate) fn meaning(code: i64) -> Option<&'static str> {
+    Some(match code {
+        40016 => "invalid number of buttons (1 to 3 at the top level)",
+        40017 => "invalid button type",
+        40018 => "button name too long",
+        40019 => "button key too long",
+        40020 => "button URL too long",
+        40021 => "invalid menu version",
+        40022 => "invalid sub-menu level",
+        40023 => "invalid number of sub-buttons (1 to 5)",
+        40024 => "invalid sub-button type",
+        40025 => "sub-button name too long",
+        40026 => "sub-button key too long",
+        40027 => "sub-button URL too long",
+        40054 => "invalid sub-button URL domain",
+        40055 => "invalid button URL domain",
+        46003 => "no menu exists",
+        65301 => "no conditional menu of this menuid",
+        65302 => "no such user",
+        65303 => "no default menu: create one before a conditional menu",
+        65304 => "the match rule is empty",
+        65305 => "too many conditional menus",
+        65306 => "this account cannot have conditional menus",
+        65307 => "the conditional menu is empty",
+        65308 => "a button has no action",
+        65309 => "conditional menus are switched off",
+        65310 => "a province or city needs a country",
+        65311 => "a city needs a province",
+        65312 => "invalid country",
+        65313 => "invalid province",
+        65314 => "invalid city",
+        65316 => "the menu links to too many domains (at most 3)",
+        65317 => "invalid URL",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -62,26 +62,60 @@ impl State {
     }
 }
 
-struct FilePart {
-    filename: String,
-    content_type: String,
-    data: Bytes,
+/// One part of a `multipart/form-data` body.
+pub(super) struct Part {
+    pub(super) name: String,
+    pub(super) filename: Option<String>,
+    pub(super) content_type: String,
+    pub(super) data: Bytes,
+}
+
+/// A file part: a [`Part`] with a file name.
+pub(super) struct FilePart {
+    pub(super) filename: String,
+    pub(super) content_type: String,
+    pub(super) data: Bytes,
 }
 
 /// The file part `name` of a `multipart/form-data` body.
-fn multipart_file(req: &RecordedRequest, name: &str) -> Option<FilePart> {
+pub(super) fn multipart_file(req: &RecordedRequest, name: &str) -> Option<FilePart> {
+    multipart_parts(req)?
+        .into_iter()
+        .find(|p| p.name == name)
+        .and_then(|p| {
+            Some(FilePart {
+                filename: p.filename?,
+                content_type: p.content_type,
+                data: p.data,
+            })
+        })
+}
+
+/// The text part `name` of a `multipart/form-data` body.
+pub(super) fn multipart_text(req: &RecordedRequest, name: &str) -> Option<String> {
+    let part = multipart_parts(req)?.into_iter().find(|p| p.name == name)?;
+    String::from_utf8(part.data.to_vec()).ok()
+}
+
+/// Every part of a `multipart/form-data` body; `None` when it is not one (no boundary, no
+/// closing delimiter, a part without headers).
+pub(super) fn multipart_parts(req: &RecordedRequest) -> Option<Vec<Part>> {
     let content_type = req.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let boundary = content_type
         .strip_prefix("multipart/form-data")?
         .split(';')
         .find_map(|p| p.trim().strip_prefix("boundary="))?
         .trim_matches('"');
+    if boundary.is_empty() {
+        return None;
+    }
     let delimiter = format!("--{boundary}");
     let body = &req.body[..];
     let mut rest = &body[memchr::memmem::find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let mut parts = Vec::new();
     loop {
         if rest.starts_with(b"--") {
-            return None;
+            return Some(parts);
         }
         rest = rest.strip_prefix(b"\r\n")?;
         let end = memchr::memmem::find(rest, format!("\r\n{delimiter}").as_bytes())?;
@@ -104,12 +138,11 @@ fn multipart_file(req: &RecordedRequest, name: &str) -> Option<FilePart> {
                 value.trim().clone_into(&mut part_type);
             }
         }
-        if params.get("name").map(String::as_str) == Some(name) {
-            return Some(FilePart {
-                filename: params.remove("filename")?,
-                content_type: part_type,
-                data: Bytes::copy_from_slice(data),
-            });
-        }
+        parts.push(Part {
+            name: params.remove("name")?,
+            filename: params.remove("filename"),
+            content_type: part_type,
+            data: Bytes::copy_from_slice(data),
+        });
     }
 }

@@ -55,15 +55,26 @@
 //!
 //! To run it as a process (for the examples): `cargo run -p mock-wechat`.
 
+mod draft;
+mod kf;
+mod links;
+mod mass;
+mod material;
 mod media;
 mod menu;
 mod message;
 mod miniprogram;
 mod oauth;
+mod ops;
+mod publish;
 mod qrcode;
+mod security;
 mod server;
+mod subscribe;
+mod tag;
 mod token;
 mod user;
+mod wxacode;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -73,6 +84,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+pub use self::links::DEFAULT_PAGES;
 pub use self::miniprogram::{EncryptedData, encrypt_open_data};
 use self::server::{Route, Shared, State, unix_now};
 use super::loopback::Server;
@@ -113,17 +125,87 @@ endpoints! {
     "/cgi-bin/menu/create"                POST    true   => |s, _, r| s.menu_create(r),
     "/cgi-bin/menu/get"                   GET     true   => |s, _, _| s.menu_get(),
     "/cgi-bin/menu/delete"                GET     true   => |s, _, _| s.menu_delete(),
+    "/cgi-bin/menu/addconditional"        POST    true   => |s, _, r| s.menu_addconditional(r),
+    "/cgi-bin/menu/delconditional"        POST    true   => |s, _, r| s.menu_delconditional(r),
+    "/cgi-bin/menu/trymatch"              POST    true   => |s, _, r| s.menu_trymatch(r),
+    "/cgi-bin/get_current_selfmenu_info"  GET     true   => |s, _, _| s.menu_selfmenu_info(),
+    "/cgi-bin/material/add_material"      POST    true   => |s, _, r| s.material_add(r),
+    "/cgi-bin/media/uploadimg"            POST    true   => |s, _, r| s.material_uploadimg(r),
+    "/cgi-bin/material/get_material"      POST    true   => |s, _, r| s.material_get(r),
+    "/cgi-bin/material/del_material"      POST    true   => |s, _, r| s.material_delete(r),
+    "/cgi-bin/material/get_materialcount" GET     true   => |s, _, _| s.material_count(),
+    "/cgi-bin/material/batchget_material" POST    true   => |s, _, r| s.material_batchget(r),
+    "/cgi-bin/draft/add"                  POST    true   => |s, _, r| s.draft_add(r),
+    "/cgi-bin/draft/get"                  POST    true   => |s, _, r| s.draft_get(r),
+    "/cgi-bin/draft/update"               POST    true   => |s, _, r| s.draft_update(r),
+    "/cgi-bin/draft/batchget"             POST    true   => |s, _, r| s.draft_batchget(r),
+    "/cgi-bin/draft/delete"               POST    true   => |s, _, r| s.draft_delete(r),
+    "/cgi-bin/draft/count"                GET     true   => |s, _, _| s.draft_count(),
+    "/cgi-bin/freepublish/submit"         POST    true   => |s, _, r| s.publish_submit(r),
+    "/cgi-bin/freepublish/get"            POST    true   => |s, _, r| s.publish_get(r),
+    "/cgi-bin/freepublish/batchget"       POST    true   => |s, _, r| s.publish_batchget(r),
+    "/cgi-bin/freepublish/delete"         POST    true   => |s, _, r| s.publish_delete(r),
+    "/cgi-bin/freepublish/getarticle"     POST    true   => |s, _, r| s.publish_getarticle(r),
     "/cgi-bin/message/custom/send"        POST    true   => |s, _, r| s.custom_send(r),
     "/cgi-bin/message/template/send"      POST    true   => |s, _, r| s.template_send(r),
     "/cgi-bin/message/subscribe/bizsend"  POST    true   => |s, _, r| s.subscribe_send(r),
     "/cgi-bin/message/subscribe/send"     POST    true   => |s, _, r| s.subscribe_send(r),
     "/cgi-bin/user/info"                  GET     true   => |s, _, r| s.user_info(r),
     "/cgi-bin/user/get"                   GET     true   => |s, _, r| s.user_get(r),
+    // Followers, tags, blacklist, mass send, customer service, operator tools (issue 15).
+    "/cgi-bin/user/info/batchget"         POST    true   => |s, _, r| s.user_batchget(r),
+    "/cgi-bin/user/info/updateremark"     POST    true   => |s, _, r| s.user_update_remark(r),
+    "/cgi-bin/tags/members/getblacklist"  POST    true   => |s, _, r| s.blacklist_get(r),
+    "/cgi-bin/tags/members/batchblacklist" POST   true   => |s, _, r| s.blacklist_batch(r, true),
+    "/cgi-bin/tags/members/batchunblacklist" POST true   => |s, _, r| s.blacklist_batch(r, false),
+    "/cgi-bin/tags/create"                POST    true   => |s, _, r| s.tags_create(r),
+    "/cgi-bin/tags/get"                   GET     true   => |s, _, _| s.tags_get(),
+    "/cgi-bin/tags/update"                POST    true   => |s, _, r| s.tags_update(r),
+    "/cgi-bin/tags/delete"                POST    true   => |s, _, r| s.tags_delete(r),
+    "/cgi-bin/tags/members/batchtagging"  POST    true   => |s, _, r| s.tags_tagging(r, true),
+    "/cgi-bin/tags/members/batchuntagging" POST   true   => |s, _, r| s.tags_tagging(r, false),
+    "/cgi-bin/user/tag/get"               POST    true   => |s, _, r| s.tag_users(r),
+    "/cgi-bin/tags/getidlist"             POST    true   => |s, _, r| s.tags_of_user(r),
+    "/cgi-bin/message/mass/sendall"       POST    true   => |s, _, r| s.mass_sendall(r),
+    "/cgi-bin/message/mass/send"          POST    true   => |s, _, r| s.mass_send(r),
+    "/cgi-bin/message/mass/preview"       POST    true   => |s, _, r| s.mass_preview(r),
+    "/cgi-bin/message/mass/delete"        POST    true   => |s, _, r| s.mass_delete(r),
+    "/cgi-bin/message/mass/get"           POST    true   => |s, _, r| s.mass_get(r),
+    "/cgi-bin/message/mass/speed/get"     POST    true   => |s, _, r| s.mass_speed_get(r),
+    "/cgi-bin/message/mass/speed/set"     POST    true   => |s, _, r| s.mass_speed_set(r),
+    "/customservice/kfaccount/add"        POST    true   => |s, _, r| s.kf_add(r),
+    "/customservice/kfaccount/update"     POST    true   => |s, _, r| s.kf_update(r),
+    "/customservice/kfaccount/del"        GET     true   => |s, _, r| s.kf_del(r),
+    "/cgi-bin/customservice/getkflist"    GET     true   => |s, _, _| s.kf_list(),
+    "/cgi-bin/customservice/getonlinekflist" GET  true   => |s, _, _| s.kf_online(),
+    "/cgi-bin/message/custom/typing"      POST    true   => |s, _, r| s.kf_typing(r),
+    "/cgi-bin/shorten/gen"                POST    true   => |s, _, r| s.shorten_gen(r),
+    "/cgi-bin/shorten/fetch"              POST    true   => |s, _, r| s.shorten_fetch(r),
+    "/cgi-bin/clear_quota"                POST    true   => |s, app, r| s.clear_quota(app, r),
+    "/cgi-bin/clear_quota/v2"             POST    false  => |s, app, r| s.clear_quota_v2(app, r),
+    "/cgi-bin/openapi/quota/get"          POST    true   => |s, _, r| s.quota_get(r),
+    "/cgi-bin/openapi/rid/get"            POST    true   => |s, _, r| s.rid_get(r),
     "/cgi-bin/qrcode/create"              POST    true   => |s, _, r| s.qrcode_create(r),
     "/cgi-bin/media/upload"               POST    true   => |s, _, r| s.media_upload(r),
     "/cgi-bin/media/get"                  GET     true   => |s, _, r| s.media_get(r),
     "/sns/jscode2session"                 GET     false  => |s, app, r| s.jscode2session(app, r),
     "/wxa/business/getuserphonenumber"    POST    true   => |s, app, r| s.phone_number(app, r),
+    "/wxa/getwxacode"                     POST    true   => |s, _, r| s.wxacode(r),
+    "/wxa/getwxacodeunlimit"              POST    true   => |s, _, r| s.wxacode_unlimit(r),
+    "/cgi-bin/wxaapp/createwxaqrcode"     POST    true   => |s, _, r| s.wxaqrcode(r),
+    "/wxa/generatescheme"                 POST    true   => |s, app, r| s.generate_scheme(app, r),
+    "/wxa/queryscheme"                    POST    true   => |s, _, r| s.query_scheme(r),
+    "/wxa/generate_urllink"               POST    true   => |s, app, r| s.generate_urllink(app, r),
+    "/wxa/query_urllink"                  POST    true   => |s, _, r| s.query_urllink(r),
+    "/wxa/genwxashortlink"                POST    true   => |s, _, r| s.short_link(r),
+    "/wxa/msg_sec_check"                  POST    true   => |s, _, r| s.msg_sec_check(r),
+    "/wxa/media_check_async"              POST    true   => |s, _, r| s.media_check_async(r),
+    "/wxaapi/newtmpl/gettemplate"         GET     true   => |s, _, _| s.templates_list(),
+    "/wxaapi/newtmpl/addtemplate"         POST    true   => |s, _, r| s.template_add(r),
+    "/wxaapi/newtmpl/deltemplate"         POST    true   => |s, _, r| s.template_delete(r),
+    "/wxaapi/newtmpl/getcategory"         GET     true   => |s, _, _| s.template_categories(),
+    "/wxaapi/newtmpl/getpubtemplatetitles" GET    true   => |s, _, r| s.template_titles(r),
+    "/wxaapi/newtmpl/getpubtemplatekeywords" GET  true   => |s, _, r| s.template_keywords(r),
 }
 
 /// A request as the mock received it.

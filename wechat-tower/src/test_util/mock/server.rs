@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::links::MpApis;
 use super::media::Media;
 use super::{ROUTES, RecordedRequest};
 use crate::test_util::loopback::read_body;
@@ -177,6 +178,26 @@ pub(super) struct State {
     pub(super) used_codes: Vec<String>,
     pub(super) phone_codes: HashMap<String, String>,
     pub(super) media: HashMap<String, Media>,
+    /// Mini Program codes, links, content checks and templates (`links.rs`).
+    pub(super) mp: MpApis,
+    /// Conditional menus (`menu/addconditional`).
+    pub(super) conditional_menus: super::menu::ConditionalMenus,
+    /// Permanent material.
+    pub(super) material: super::material::Materials,
+    /// The draft box.
+    pub(super) drafts: super::draft::Drafts,
+    /// Publishing jobs and published messages.
+    pub(super) publishing: super::publish::Publishing,
+    /// Remarks and the blacklist (`user.rs`).
+    pub(super) followers: super::user::UserBook,
+    /// User tags (`tag.rs`).
+    pub(super) tags: super::tag::TagBook,
+    /// Mass-send jobs (`mass.rs`).
+    pub(super) mass: super::mass::MassBook,
+    /// Customer-service accounts (`kf.rs`).
+    pub(super) kf: super::kf::KfBook,
+    /// Short keys, quota resets, rids (`ops.rs`).
+    pub(super) ops: super::ops::OpsBook,
 }
 
 pub(super) struct Issued {
