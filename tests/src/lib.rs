@@ -4,6 +4,7 @@
 //! WeChat signs every push with the account's token, and in safe mode encrypts the body; the
 //! requests come from [`wechat_tower::test_util::Simulator`], and travel over real TCP.
 
+pub mod browser;
 mod redis_server;
 
 pub use redis_server::{RedisCluster, RedisServer};

@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
-use pay_demo::{Item, MarkError, MemoryOrders, Order, Orders, Settings};
+use pay_demo::{Item, MEMORY_DATABASE_URL, MarkError, Order, Orders, Settings, SqlOrders};
 use serde_json::{Value, json};
 use wechat_e2e::{RedisServer, send};
 use wechat_tower::core::pay::{
@@ -37,31 +37,49 @@ use wechat_tower::test_util::mock_pay::MockPay;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// [`MemoryOrders`] that counts `mark_paid` calls, can fail the next ones (a database outage)
-/// and can be slow (so that concurrent deliveries overlap).
-#[derive(Default)]
+/// [`SqlOrders`] (SQLite in memory) that counts `mark_paid` calls, can fail the next ones (a
+/// database outage) and can be slow (so that concurrent deliveries overlap).
 struct CountingOrders {
-    inner: MemoryOrders,
+    inner: SqlOrders,
     marks: AtomicUsize,
     fail_next: AtomicUsize,
     delay_ms: AtomicUsize,
 }
 
+impl CountingOrders {
+    async fn new() -> Self {
+        Self {
+            inner: SqlOrders::connect(MEMORY_DATABASE_URL, 10_000)
+                .await
+                .unwrap(),
+            marks: AtomicUsize::new(0),
+            fail_next: AtomicUsize::new(0),
+            delay_ms: AtomicUsize::new(0),
+        }
+    }
+}
+
+#[pay_demo::async_trait]
 impl Orders for CountingOrders {
-    fn create(&self, order: Order) -> Result<(), MarkError> {
-        self.inner.create(order)
+    async fn create(&self, order: Order) -> Result<(), MarkError> {
+        self.inner.create(order).await
     }
 
-    fn get(&self, id: &str) -> Option<Order> {
-        self.inner.get(id)
+    async fn get(&self, id: &str) -> Result<Option<Order>, MarkError> {
+        self.inner.get(id).await
     }
 
-    fn mark_paid(&self, id: &str, total_fee: u64, transaction_id: &str) -> Result<(), MarkError> {
+    async fn mark_paid(
+        &self,
+        id: &str,
+        total_fee: u64,
+        transaction_id: &str,
+    ) -> Result<(), MarkError> {
         self.marks.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             // A slow database: the handler holds its claim meanwhile.
-            std::thread::sleep(Duration::from_millis(delay as u64));
+            tokio::time::sleep(Duration::from_millis(delay as u64)).await;
         }
         if self
             .fail_next
@@ -70,7 +88,7 @@ impl Orders for CountingOrders {
         {
             return Err(MarkError::Unavailable("connection refused".into()));
         }
-        self.inner.mark_paid(id, total_fee, transaction_id)
+        self.inner.mark_paid(id, total_fee, transaction_id).await
     }
 }
 
@@ -151,7 +169,7 @@ async fn shop(mock: &MockPay) -> Shop {
     start_shop(
         mock,
         Arc::new(MemoryStore::new()),
-        Arc::new(CountingOrders::default()),
+        Arc::new(CountingOrders::new().await),
         |_| {},
     )
     .await
@@ -596,7 +614,7 @@ async fn v3_notifications_verify_decrypt_and_mark_once() {
     let shop = start_shop(
         &mock,
         Arc::new(MemoryStore::new()),
-        Arc::new(CountingOrders::default()),
+        Arc::new(CountingOrders::new().await),
         |s| s.v3 = Some(v3),
     )
     .await;
@@ -644,7 +662,7 @@ async fn two_shop_processes_on_one_redis_handle_a_notification_once() {
     };
     let mock = MockPay::start().await.unwrap();
     // One order database, two processes behind the notify URL, one Redis for the records.
-    let orders = Arc::new(CountingOrders::default());
+    let orders = Arc::new(CountingOrders::new().await);
     orders.delay_ms.store(300, Ordering::SeqCst);
     let store = |prefix: &'static str| {
         let url = redis.url();

@@ -22,13 +22,15 @@
 //!
 //! The rules, and why: the README's "Security rules".
 //!
-//! Orders live in memory ([`MemoryOrders`]) unless you give [`app_with`] your own [`Orders`].
-//! Settings come from the environment (see [`Settings::from_env`]).
+//! Orders live in SQLite (a file, `pay-demo.db` by default) or PostgreSQL, as `DATABASE_URL`
+//! says ([`SqlOrders`]; the migrations run at start), unless you give [`app_with`] your own
+//! [`Orders`]. Settings come from the environment (see [`Settings::from_env`]).
 
 mod catalogue;
 mod input;
 mod orders;
 mod settings;
+mod sql;
 
 use std::sync::Arc;
 
@@ -55,9 +57,14 @@ pub use input::{
     NewProductOrder,
 };
 pub use orders::{
-    Item, MarkError, MemoryOrders, ORDER_TTL, Order, OrderState, Orders, RefundRecord,
-    UNPAID_GRACE, beijing_time, now_secs, top_up_credit,
+    Item, MarkError, ORDER_TTL, Order, OrderState, Orders, RefundRecord, RefundState, UNPAID_GRACE,
+    beijing_time, now_secs, top_up_credit,
 };
+pub use sql::{Backend, DEFAULT_DATABASE_URL, MEMORY_DATABASE_URL, MIGRATIONS, SqlOrders};
+
+/// The attribute an [`Orders`] implementation needs (its methods are async and it is used as
+/// `dyn Orders`), re-exported so a wrapper needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use settings::{
     DEFAULT_MAX_UNPAID_ORDERS, DEFAULT_TOPUP_MAX_FEE, DEFAULT_TOPUP_MIN_FEE, MOCK_API_V3_KEY,
     MOCK_APPID, MOCK_CERT_SERIAL, MOCK_KEY, MOCK_MCH_ID, Settings, V3Settings,
@@ -126,7 +133,8 @@ fn check_merchant(payment: &Paid, shop: &Shop) -> Result<(), MarkError> {
 
 /// The notify handler: marks the order paid, once, only if the amount paid is the order's
 /// (which the server decided) and the notification is for this merchant; a top-up credits
-/// [`top_up_credit`] of the amount paid. An `Err` answers WeChat Pay FAIL (logged), so it
+/// [`top_up_credit`] of the amount paid, in one database transaction ([`Orders::mark_paid`]):
+/// `Ok` means committed. An `Err` answers WeChat Pay FAIL (logged), so it
 /// delivers the notification again: after an outage of the order store, or for an order this
 /// shop does not know (which never becomes SUCCESS). [`PayNotify`] calls this once per
 /// `transaction_id`.
@@ -142,13 +150,18 @@ pub async fn paid(
         );
         return Ok(());
     }
-    let marked = check_merchant(&payment, &shop).and_then(|()| {
-        shop.orders.mark_paid(
-            payment.out_trade_no(),
-            payment.total_fee(),
-            payment.transaction_id(),
-        )
-    });
+    let marked = match check_merchant(&payment, &shop) {
+        Ok(()) => {
+            shop.orders
+                .mark_paid(
+                    payment.out_trade_no(),
+                    payment.total_fee(),
+                    payment.transaction_id(),
+                )
+                .await
+        }
+        Err(err) => Err(err),
+    };
     if let Err(err) = &marked {
         tracing::warn!(
             order = payment.out_trade_no(),
@@ -187,11 +200,12 @@ pub async fn refunded(
             out_refund_no,
             "refund failed; reservation given back"
         );
-        return shop.orders.release_refund(id, out_refund_no);
+        return shop.orders.release_refund(id, out_refund_no).await;
     }
     let marked = shop
         .orders
-        .mark_refunded(id, out_refund_no, refund.refund_fee());
+        .mark_refunded(id, out_refund_no, refund.refund_fee())
+        .await;
     match &marked {
         Ok(()) => tracing::info!(order = id, out_refund_no, "order refunded"),
         Err(err) => {
@@ -201,13 +215,19 @@ pub async fn refunded(
     marked
 }
 
-/// The app with orders in memory (bounded by `MAX_UNPAID_ORDERS`), and the notification
-/// records in Redis when `REDIS_URL` is set.
+/// The app with orders in the database of `settings.database_url` (created and migrated when
+/// needed; at most `MAX_UNPAID_ORDERS` unpaid orders), and the notification records in Redis
+/// when `REDIS_URL` is set.
 ///
 /// # Errors
 ///
-/// A message for settings that cannot work (a bad API base, Redis unreachable, ...).
+/// A message for settings that cannot work (a bad API base, a database or Redis unreachable,
+/// ...).
 pub async fn app(settings: &Settings) -> Result<axum::Router, String> {
+    settings.validate()?;
+    let orders = SqlOrders::connect(&settings.database_url, settings.max_unpaid_orders)
+        .await
+        .map_err(|e| format!("DATABASE_URL ({}): {e}", settings.database_location()))?;
     let store: Arc<dyn Store> = match &settings.redis_url {
         Some(url) => Arc::new(
             RedisStore::connect(url)
@@ -217,11 +237,7 @@ pub async fn app(settings: &Settings) -> Result<axum::Router, String> {
         ),
         None => Arc::new(MemoryStore::new()),
     };
-    app_with(
-        settings,
-        Arc::new(MemoryOrders::new(settings.max_unpaid_orders)),
-        store,
-    )
+    app_with(settings, Arc::new(orders), store)
 }
 
 /// The app with the orders and notification store given.
@@ -460,6 +476,7 @@ async fn place(
     };
     shop.orders
         .create(Order::unpaid(&id, openid, item, total_fee, expires_at))
+        .await
         .map_err(|e| {
             // WeChat Pay has the order, but its prepay_id is never handed out, so nobody can
             // pay it, and WeChat Pay closes it at time_expire.
@@ -556,14 +573,12 @@ async fn refund_order(
             "refunds need WECHAT_PAY_VERSION=v3",
         ));
     };
-    let order = validate_out_trade_no(&id)
-        .ok()
-        .and_then(|()| shop.orders.get(&id))
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such order"))?;
+    let order = find_order(&shop, &id).await?;
     // 22 + 1 + 12 characters: unique per merchant, within the 64 WeChat allows.
     let out_refund_no = format!("{id}R{}", &nonce_str()[..12]);
     shop.orders
         .reserve_refund(&id, &out_refund_no, amount)
+        .await
         .map_err(|e| {
             let status = match &e {
                 MarkError::Unknown(_) => StatusCode::NOT_FOUND,
@@ -597,7 +612,7 @@ async fn refund_order(
             // WeChat Pay's verified refusal, or a request never sent: no refund happened.
             let refused =
                 e.api().is_some_and(|a| a.verified) || v3_status(&e) == StatusCode::BAD_REQUEST;
-            if refused && let Err(err) = shop.orders.release_refund(&id, &out_refund_no) {
+            if refused && let Err(err) = shop.orders.release_refund(&id, &out_refund_no).await {
                 tracing::warn!(order = id, %err, "refund reservation not given back");
             }
             tracing::warn!(%e, order = id, out_refund_no, refused, "refund failed");
@@ -606,13 +621,25 @@ async fn refund_order(
     }
 }
 
+/// The order `id`: 404 for an id that is not an `out_trade_no` (never looked up) or not
+/// found, 503 when the database fails.
+async fn find_order(shop: &Shop, id: &str) -> Result<Order, ApiError> {
+    if validate_out_trade_no(id).is_err() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such order"));
+    }
+    match shop.orders.get(id).await {
+        Ok(Some(order)) => Ok(order),
+        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "no such order")),
+        Err(e) => {
+            tracing::warn!(%e, order = id, "order not read");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))
+        }
+    }
+}
+
 async fn get_order(
     State(shop): State<Shop>,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    validate_out_trade_no(&id)
-        .ok()
-        .and_then(|()| shop.orders.get(&id))
-        .map(Json)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such order"))
+    find_order(&shop, &id).await.map(Json)
 }

@@ -10,7 +10,8 @@
 //! or, with `WECHAT_PAY_VERSION=v3`, `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PRIVATE_KEY_FILE`,
 //! `WECHAT_PAY_CERT_SERIAL` and optionally `WECHAT_PAY_PUBLIC_KEY_ID` +
 //! `WECHAT_PAY_PUBLIC_KEY_FILE`; see the README. With the mock merchant's public values it serves on loopback only, unless
-//! given `--demo`.
+//! given `--demo`. Orders are kept in `pay-demo.db` in the working directory (SQLite, created
+//! on first start) unless `DATABASE_URL` names another SQLite file or a PostgreSQL database.
 
 use std::process::ExitCode;
 
@@ -135,7 +136,7 @@ async fn main() -> ExitCode {
         );
     }
     println!(
-        "pay-demo on http://{addr} (notify URL {}), merchant {} for {}, WeChat Pay API {} ({}), top-ups {}..={} fen, notification records in {}",
+        "pay-demo on http://{addr} (notify URL {}), merchant {} for {}, WeChat Pay API {} ({}), top-ups {}..={} fen, notification records in {}, orders in {}",
         settings.notify_url(),
         settings.mch_id,
         settings.appid,
@@ -152,6 +153,7 @@ async fn main() -> ExitCode {
         } else {
             "memory"
         },
+        settings.database_location(),
     );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -30,7 +30,7 @@ pub const MOCK_CERT_SERIAL: &str = "444F4E545553455448495345524941";
 pub const DEFAULT_TOPUP_MIN_FEE: u64 = 1;
 /// Default largest top-up: 500 000 fen (5 000 yuan).
 pub const DEFAULT_TOPUP_MAX_FEE: u64 = 500_000;
-/// Default cap on the unpaid orders kept in memory.
+/// Default cap on the unpaid orders kept in the database.
 pub const DEFAULT_MAX_UNPAID_ORDERS: usize = 10_000;
 
 /// The APIv3 merchant of `WECHAT_PAY_VERSION=v3`.
@@ -90,9 +90,14 @@ pub struct Settings {
     pub topup_min_fee: u64,
     /// `TOPUP_MAX_FEE`: the largest top-up in fen, default 500 000.
     pub topup_max_fee: u64,
-    /// `MAX_UNPAID_ORDERS`: how many unpaid orders the memory store keeps at most, default
+    /// `MAX_UNPAID_ORDERS`: how many unpaid orders the database keeps at most, default
     /// 10 000; beyond, new orders are refused (503) until some expire.
     pub max_unpaid_orders: usize,
+    /// `DATABASE_URL`: where orders, balances and refunds live. Unset:
+    /// [`DEFAULT_DATABASE_URL`](crate::DEFAULT_DATABASE_URL), the file `pay-demo.db` in the
+    /// working directory; `sqlite:…` or `postgres://user:password@host/db` as given.
+    /// [`Settings::new`] uses an SQLite database in memory. Its password is never in `Debug`.
+    pub database_url: String,
     /// The catalogue of fixed-price goods (not from the environment; [`Product::demo_catalogue`]
     /// by default).
     pub products: Vec<Product>,
@@ -114,8 +119,29 @@ impl std::fmt::Debug for Settings {
             .field("topup_min_fee", &self.topup_min_fee)
             .field("topup_max_fee", &self.topup_max_fee)
             .field("max_unpaid_orders", &self.max_unpaid_orders)
+            .field("database_url", &redact_password(&self.database_url))
             .field("products", &self.products)
             .finish()
+    }
+}
+
+/// `url` with the password of its `user:password@` part replaced by `[redacted]`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let password = if userinfo.contains(':') {
+                ":[redacted]"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{password}@{host}{path}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -132,7 +158,7 @@ where
 impl Settings {
     /// Reads `ADDR`, `PUBLIC_URL`, `WECHAT_APPID`, `WECHAT_PAY_MCH_ID`, `WECHAT_PAY_KEY`,
     /// `WECHAT_PAY_SIGN_TYPE`, `WECHAT_PAY_API_BASE`, `REDIS_URL`, `TOPUP_MIN_FEE`,
-    /// `TOPUP_MAX_FEE`, `MAX_UNPAID_ORDERS`, and the optional v3 ones; with
+    /// `TOPUP_MAX_FEE`, `MAX_UNPAID_ORDERS`, `DATABASE_URL`, and the optional v3 ones; with
     /// `WECHAT_PAY_VERSION=v3`, `WECHAT_PAY_API_V3_KEY`, `WECHAT_PAY_PRIVATE_KEY_FILE`,
     /// `WECHAT_PAY_CERT_SERIAL` and optionally `WECHAT_PAY_PUBLIC_KEY_ID` +
     /// `WECHAT_PAY_PUBLIC_KEY_FILE`.
@@ -202,6 +228,8 @@ impl Settings {
                 var("MAX_UNPAID_ORDERS"),
                 DEFAULT_MAX_UNPAID_ORDERS,
             )?,
+            database_url: var("DATABASE_URL")
+                .unwrap_or_else(|| crate::DEFAULT_DATABASE_URL.to_owned()),
             products: Product::demo_catalogue(),
         };
         settings.validate()?;
@@ -225,8 +253,32 @@ impl Settings {
             topup_min_fee: DEFAULT_TOPUP_MIN_FEE,
             topup_max_fee: DEFAULT_TOPUP_MAX_FEE,
             max_unpaid_orders: DEFAULT_MAX_UNPAID_ORDERS,
+            database_url: crate::MEMORY_DATABASE_URL.to_owned(),
             products: Product::demo_catalogue(),
         }
+    }
+
+    /// Where the orders are, to print at start: an SQLite file's absolute path, "memory", or
+    /// the PostgreSQL URL with its password redacted.
+    #[must_use]
+    pub fn database_location(&self) -> String {
+        let url = self.database_url.as_str();
+        if url.starts_with("sqlite:") {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return format!("SQLite in memory ({url}), gone at exit");
+            }
+            let path = url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            let absolute = std::env::current_dir()
+                .map(|dir| dir.join(path))
+                .unwrap_or_else(|_| path.into());
+            return format!("SQLite file {}", absolute.display());
+        }
+        format!("PostgreSQL {}", redact_password(url))
     }
 
     /// The same settings in v3 mode (`WECHAT_PAY_VERSION=v3`) with this merchant.
@@ -252,6 +304,7 @@ impl Settings {
                 self.topup_max_fee, self.topup_min_fee
             ));
         }
+        crate::Backend::of_url(&self.database_url)?;
         if self.max_unpaid_orders == 0 {
             return Err("MAX_UNPAID_ORDERS: at least 1".into());
         }
@@ -695,5 +748,29 @@ mod tests {
                 .unwrap_err()
                 .contains("MAX_UNPAID_ORDERS")
         );
+    }
+
+    #[test]
+    fn the_database_password_is_never_shown() {
+        let mut settings = mock_settings("127.0.0.1:3000");
+        settings.database_url = "postgres://shop:s3cr%40t:x@127.0.0.1:5432/pay".into();
+        let shown = format!("{settings:?} {}", settings.database_location());
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(
+            shown.contains("postgres://shop:[redacted]@127.0.0.1:5432/pay"),
+            "{shown}"
+        );
+        assert_eq!(
+            redact_password("postgres://127.0.0.1/pay?user=a"),
+            "postgres://127.0.0.1/pay?user=a"
+        );
+        settings.database_url = "sqlite://pay-demo.db?mode=rwc".into();
+        let location = settings.database_location();
+        assert!(
+            location.starts_with("SQLite file /") && location.ends_with("/pay-demo.db"),
+            "{location}"
+        );
+        settings.database_url = "mysql://127.0.0.1/pay".into();
+        assert!(settings.validate().unwrap_err().contains("DATABASE_URL"));
     }
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use pay_demo::{
-    Item, MarkError, MemoryOrders, ORDER_TTL, Order, OrderState, Orders, Product, Settings,
-    beijing_time,
+    Item, MEMORY_DATABASE_URL, MarkError, ORDER_TTL, Order, OrderState, Orders, Product, Settings,
+    SqlOrders, beijing_time,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -55,8 +55,17 @@ fn settings(mock: &MockPay) -> Settings {
     )
 }
 
-fn app(settings: &Settings, orders: Arc<MemoryOrders>) -> axum::Router {
+fn app(settings: &Settings, orders: Arc<SqlOrders>) -> axum::Router {
     pay_demo::app_with(settings, orders, Arc::new(MemoryStore::new())).unwrap()
+}
+
+/// Orders in an SQLite database in memory, of this test alone, keeping `max_unpaid` unpaid.
+async fn orders(max_unpaid: usize) -> Arc<SqlOrders> {
+    Arc::new(
+        SqlOrders::connect(MEMORY_DATABASE_URL, max_unpaid)
+            .await
+            .unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -64,7 +73,7 @@ async fn a_top_up_and_a_product_are_placed_paid_and_credited() {
     let mock = MockPay::start().await.unwrap();
     let settings = settings(&mock);
     assert_eq!(settings.notify_url(), "http://127.0.0.1:3000/pay/notify");
-    let orders = Arc::new(MemoryOrders::default());
+    let orders = orders(10_000).await;
     let app = app(&settings, Arc::clone(&orders));
 
     let (status, page) = call(&app, "GET", "/", String::new()).await;
@@ -137,7 +146,7 @@ async fn a_top_up_and_a_product_are_placed_paid_and_credited() {
         order["transaction_id"],
         mock.order(&id).unwrap().transaction_id.unwrap()
     );
-    assert_eq!(orders.balance("oBuyer"), 250);
+    assert_eq!(orders.balance("oBuyer").await.unwrap(), 250);
 
     // A product: its price, no credit.
     let (status, body) = call(&app, "GET", "/products", String::new()).await;
@@ -168,7 +177,7 @@ async fn a_top_up_and_a_product_are_placed_paid_and_credited() {
     )
     .await;
     assert_eq!(status, 200);
-    let order = orders.get(&id).unwrap();
+    let order = orders.get(&id).await.unwrap().unwrap();
     assert_eq!(
         (order.state, order.item, order.credit),
         (
@@ -179,7 +188,7 @@ async fn a_top_up_and_a_product_are_placed_paid_and_credited() {
             None
         )
     );
-    assert_eq!(orders.balance("oBuyer"), 250);
+    assert_eq!(orders.balance("oBuyer").await.unwrap(), 250);
 
     let (status, _) = call(&app, "GET", "/orders/nope", String::new()).await;
     assert_eq!(status, 404);
@@ -200,7 +209,7 @@ async fn the_top_up_bounds_come_from_the_settings() {
     let mut settings = settings(&mock);
     settings.topup_min_fee = 100;
     settings.topup_max_fee = 1000;
-    let app = app(&settings, Arc::default());
+    let app = app(&settings, orders(10_000).await);
     let (_, body) = call(&app, "GET", "/topup", String::new()).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
@@ -221,7 +230,7 @@ async fn the_top_up_bounds_come_from_the_settings() {
     settings.topup_max_fee = 99;
     let err = pay_demo::app_with(
         &settings,
-        Arc::new(MemoryOrders::default()),
+        orders(10_000).await,
         Arc::new(MemoryStore::new()),
     )
     .unwrap_err();
@@ -231,7 +240,7 @@ async fn the_top_up_bounds_come_from_the_settings() {
 #[tokio::test]
 async fn unpaid_orders_beyond_the_cap_are_refused() {
     let mock = MockPay::start().await.unwrap();
-    let orders = Arc::new(MemoryOrders::new(2));
+    let orders = orders(2).await;
     let app = app(&settings(&mock), Arc::clone(&orders));
     let order = json!({ "openid": "oBuyer", "product_id": "jasmine-tea" }).to_string();
     let mut saved = Vec::new();
@@ -244,7 +253,7 @@ async fn unpaid_orders_beyond_the_cap_are_refused() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("too many unpaid orders"), "{body}");
     assert!(!body.contains("pay_params"), "{body}");
-    assert_eq!(orders.len(), 2);
+    assert_eq!(orders.order_count().await.unwrap(), 2);
 
     // Paying one makes room.
     let paid = saved[0].as_str().unwrap();
@@ -259,13 +268,19 @@ async fn unpaid_orders_beyond_the_cap_are_refused() {
     assert_eq!(status, 200);
     let (status, body) = call(&app, "POST", "/orders/product", order).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((orders.len(), orders.unpaid_len()), (3, 2));
+    assert_eq!(
+        (
+            orders.order_count().await.unwrap(),
+            orders.unpaid_count().await.unwrap()
+        ),
+        (3, 2)
+    );
 }
 
 #[tokio::test]
 async fn requests_are_json_and_small() {
     let mock = MockPay::start().await.unwrap();
-    let app = app(&settings(&mock), Arc::default());
+    let app = app(&settings(&mock), orders(10_000).await);
     let top_up = json!({ "openid": "oBuyer", "total_fee": 100, "body": "Top-up" }).to_string();
     // A cross-site form can send text/plain without asking first; JSON it cannot.
     let (status, body) = call_with(&app, "POST", "/orders", "text/plain", top_up.clone()).await;
@@ -291,8 +306,8 @@ async fn requests_are_json_and_small() {
     assert_eq!(mock.calls("/pay/unifiedorder"), 1);
 }
 
-#[test]
-fn a_bad_catalogue_is_refused_at_startup() {
+#[tokio::test]
+async fn a_bad_catalogue_is_refused_at_startup() {
     let mut settings = Settings::new(
         "wx1",
         "1",
@@ -305,42 +320,112 @@ fn a_bad_catalogue_is_refused_at_startup() {
         .push(Product::new("free", "Free lunch", 0));
     let err = pay_demo::app_with(
         &settings,
-        Arc::new(MemoryOrders::default()),
+        orders(10_000).await,
         Arc::new(MemoryStore::new()),
     )
     .unwrap_err();
     assert!(err.contains("free"), "{err}");
+    // `app` checks the settings before it opens (or creates) the database.
+    settings.database_url = "sqlite:///nonexistent-dir/pay.db?mode=rwc".into();
+    let err = pay_demo::app(&settings).await.unwrap_err();
+    assert!(err.contains("free"), "{err}");
 }
 
-#[test]
-fn marking_paid_checks_the_amount_and_is_idempotent() {
-    let orders = MemoryOrders::default();
+#[tokio::test]
+async fn marking_paid_checks_the_amount_and_is_idempotent() {
+    let orders = orders(10_000).await;
     let later = pay_demo::now_secs() + 900;
     orders
         .create(Order::unpaid("o1", "o", Item::TopUp, 100, later))
+        .await
         .unwrap();
     assert_eq!(
-        orders.mark_paid("o1", 99, "t1"),
+        orders.mark_paid("o1", 99, "t1").await,
         Err(MarkError::AmountMismatch {
             expected: 100,
             notified: 99
         })
     );
-    assert_eq!(orders.get("o1").unwrap().state, OrderState::Unpaid);
-    assert_eq!(orders.balance("o"), 0);
-    orders.mark_paid("o1", 100, "t1").unwrap();
-    orders.mark_paid("o1", 100, "t1").unwrap();
+    // An amount beyond what the database stores is a mismatch too, not an error.
     assert_eq!(
-        orders.mark_paid("o1", 100, "t2"),
+        orders.mark_paid("o1", u64::MAX, "t1").await,
+        Err(MarkError::AmountMismatch {
+            expected: 100,
+            notified: u64::MAX
+        })
+    );
+    let order = orders.get("o1").await.unwrap().unwrap();
+    assert_eq!(order.state, OrderState::Unpaid);
+    assert_eq!(orders.balance("o").await.unwrap(), 0);
+    orders.mark_paid("o1", 100, "t1").await.unwrap();
+    orders.mark_paid("o1", 100, "t1").await.unwrap();
+    assert_eq!(
+        orders.mark_paid("o1", 100, "t2").await,
         Err(MarkError::OtherTransaction)
     );
     assert_eq!(
-        orders.mark_paid("o2", 100, "t1"),
+        orders.mark_paid("o2", 100, "t1").await,
         Err(MarkError::Unknown("o2".into()))
     );
     assert_eq!(
-        orders.get("o1").unwrap().transaction_id.as_deref(),
+        orders
+            .get("o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .transaction_id
+            .as_deref(),
         Some("t1")
     );
-    assert_eq!(orders.balance("o"), 100);
+    assert_eq!(orders.balance("o").await.unwrap(), 100);
+    assert_eq!(
+        orders
+            .create(Order::unpaid("o1", "o", Item::TopUp, 1, later))
+            .await,
+        Err(MarkError::Duplicate("o1".into()))
+    );
+}
+
+/// Unpaid orders are forgotten once their `time_expire` is more than [`pay_demo::UNPAID_GRACE`]
+/// ago (checked at each new order); within the grace a late notification still pays them.
+#[tokio::test]
+async fn expired_unpaid_orders_are_forgotten_after_the_grace() {
+    let orders = orders(2).await;
+    let now = pay_demo::now_secs();
+    let grace = pay_demo::UNPAID_GRACE.as_secs();
+    orders
+        .create(Order::unpaid(
+            "old",
+            "o",
+            Item::TopUp,
+            100,
+            now - grace - 10,
+        ))
+        .await
+        .unwrap();
+    orders
+        .create(Order::unpaid("late", "o", Item::TopUp, 100, now - 10))
+        .await
+        .unwrap();
+    assert_eq!(orders.get("old").await.unwrap(), None);
+    assert_eq!(
+        orders.mark_paid("old", 100, "tx0").await,
+        Err(MarkError::Unknown("old".into()))
+    );
+    orders
+        .create(Order::unpaid("new", "o", Item::TopUp, 100, now + 900))
+        .await
+        .unwrap();
+    assert_eq!(
+        orders
+            .create(Order::unpaid("more", "o", Item::TopUp, 100, now + 900))
+            .await,
+        Err(MarkError::TooManyUnpaid)
+    );
+    orders.mark_paid("late", 100, "tx1").await.unwrap();
+    orders
+        .create(Order::unpaid("more", "o", Item::TopUp, 100, now + 900))
+        .await
+        .unwrap();
+    assert_eq!(orders.unpaid_count().await.unwrap(), 2);
 }

@@ -19,32 +19,37 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http_body_util::BodyExt;
-use pay_demo::{MarkError, MemoryOrders, Order, Orders, Settings};
+use pay_demo::{MEMORY_DATABASE_URL, MarkError, Order, Orders, Settings, SqlOrders};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use wechat_tower::core::pay::PayMap;
 use wechat_tower::store::MemoryStore;
 use wechat_tower::test_util::mock_pay::{MockPay, NotifyAnswer};
 
-/// [`MemoryOrders`] that counts the orders saved.
-#[derive(Default)]
+/// [`SqlOrders`] (SQLite in memory) that counts the orders saved.
 struct Recording {
-    inner: MemoryOrders,
+    inner: SqlOrders,
     created: AtomicUsize,
 }
 
+#[pay_demo::async_trait]
 impl Orders for Recording {
-    fn create(&self, order: Order) -> Result<(), MarkError> {
+    async fn create(&self, order: Order) -> Result<(), MarkError> {
         self.created.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(order)
+        self.inner.create(order).await
     }
 
-    fn get(&self, id: &str) -> Option<Order> {
-        self.inner.get(id)
+    async fn get(&self, id: &str) -> Result<Option<Order>, MarkError> {
+        self.inner.get(id).await
     }
 
-    fn mark_paid(&self, id: &str, total_fee: u64, transaction_id: &str) -> Result<(), MarkError> {
-        self.inner.mark_paid(id, total_fee, transaction_id)
+    async fn mark_paid(
+        &self,
+        id: &str,
+        total_fee: u64,
+        transaction_id: &str,
+    ) -> Result<(), MarkError> {
+        self.inner.mark_paid(id, total_fee, transaction_id).await
     }
 }
 
@@ -62,7 +67,12 @@ impl Shop {
             &mock.base_url(),
             "127.0.0.1:3000".parse().unwrap(),
         );
-        let orders = Arc::new(Recording::default());
+        let orders = Arc::new(Recording {
+            inner: SqlOrders::connect(MEMORY_DATABASE_URL, 10_000)
+                .await
+                .unwrap(),
+            created: AtomicUsize::new(0),
+        });
         let app = pay_demo::app_with(
             &settings,
             Arc::clone(&orders) as Arc<dyn Orders>,
@@ -346,11 +356,13 @@ async fn issue16_a_notify_for_another_amount_answers_fail_and_the_order_stays_un
 // Demo mode: the real binary
 // ---------------------------------------------------------------------------------------------
 
-/// The demo binary with only `env` set, its output piped.
+/// The demo binary with only `env` set (and its orders in memory, not in a `pay-demo.db` left
+/// behind), its output piped.
 fn demo(args: &[&str], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_pay-demo"))
         .args(args)
         .env_clear()
+        .env("DATABASE_URL", pay_demo::MEMORY_DATABASE_URL)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -14,17 +14,24 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use http_body_util::BodyExt;
-use pay_demo::{MemoryOrders, Orders, Settings, V3Settings};
+use pay_demo::{MEMORY_DATABASE_URL, Orders, RefundState, Settings, SqlOrders, V3Settings};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use wechat_tower::core::pay::v3::{Verifier, pay_sign_message};
 use wechat_tower::store::MemoryStore;
 use wechat_tower::test_util::mock_pay::{MockPay, SigningMode};
 
+/// Orders in an SQLite database in memory, of this test alone.
+async fn memory_orders() -> SqlOrders {
+    SqlOrders::connect(MEMORY_DATABASE_URL, 10_000)
+        .await
+        .unwrap()
+}
+
 struct Shop {
     app: axum::Router,
     settings: Settings,
-    orders: Arc<MemoryOrders>,
+    orders: Arc<SqlOrders>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -51,7 +58,7 @@ impl Shop {
                 )
             }),
         });
-        let orders = Arc::new(MemoryOrders::default());
+        let orders = Arc::new(memory_orders().await);
         let app = pay_demo::app_with(
             &settings,
             Arc::clone(&orders) as Arc<dyn Orders>,
@@ -238,7 +245,7 @@ async fn order_pay_refund(mock: &MockPay, shop: &Shop, rotate: bool) {
     assert_eq!(status, 400, "{body}");
     let (status, body) = shop.refund(&id, 800).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(shop.orders.refunds(&id).len(), 2);
+    assert_eq!(shop.orders.refunds(&id).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -285,7 +292,7 @@ async fn a_refund_wechat_pay_refuses_gives_the_amount_back() {
         .await
         .unwrap();
     assert!(answer.is_success(), "{answer:?}");
-    assert_eq!(shop.orders.balance("oBuyer"), 500);
+    assert_eq!(shop.orders.balance("oBuyer").await.unwrap(), 500);
 
     mock.fail_next_v3("/v3/refund/domestic/refunds", 403, "NOT_ENOUGH");
     let (status, body) = shop.refund(&id, 500).await;
@@ -294,16 +301,21 @@ async fn a_refund_wechat_pay_refuses_gives_the_amount_back() {
         body["error"].as_str().unwrap().contains("NOT_ENOUGH"),
         "{body}"
     );
+    let refunds = shop.orders.refunds(&id).await.unwrap();
     assert!(
-        shop.orders.refunds(&id).is_empty(),
-        "reservation given back"
+        refunds.iter().all(|r| r.state == RefundState::Released),
+        "reservation given back: {refunds:?}"
     );
-    assert_eq!(shop.orders.balance("oBuyer"), 500, "credit given back");
+    assert_eq!(
+        shop.orders.balance("oBuyer").await.unwrap(),
+        500,
+        "credit given back"
+    );
 
     // A top-up refund takes its credit back at once.
     let (status, body) = shop.refund(&id, 500).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(shop.orders.balance("oBuyer"), 0);
+    assert_eq!(shop.orders.balance("oBuyer").await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -320,7 +332,7 @@ async fn a_forged_v3_answer_places_no_order() {
         .await;
     assert_eq!(status, 502, "{body}");
     assert!(body.get("pay_params").is_none());
-    assert!(shop.orders.is_empty(), "nothing saved");
+    assert_eq!(shop.orders.order_count().await.unwrap(), 0, "nothing saved");
 }
 
 #[tokio::test]
@@ -335,7 +347,7 @@ async fn v2_mode_has_no_refunds() {
     );
     let app = pay_demo::app_with(
         &settings,
-        Arc::new(MemoryOrders::default()),
+        Arc::new(memory_orders().await),
         Arc::new(MemoryStore::new()),
     )
     .unwrap();
