@@ -819,12 +819,16 @@ impl PublishJobFinishEvent {
     }
 }
 
-/// How a publish job ended (`publish_status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a publish job stands (`publish_status`): in the `PUBLISHJOBFINISH` event and in the
+/// answer of `freepublish/get` (which can also say [`Publishing`](Self::Publishing)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "i64", into = "i64")]
 #[non_exhaustive]
 pub enum PublishStatus {
     /// 0: published (发布成功).
     Published,
+    /// 1: still publishing (发布中); only `freepublish/get` says so, the event comes at the end.
+    Publishing,
     /// 2: the originality check failed (原创失败).
     OriginalityFailed,
     /// 3: the job failed (常规失败).
@@ -845,6 +849,7 @@ impl PublishStatus {
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Published,
+            1 => Self::Publishing,
             2 => Self::OriginalityFailed,
             3 => Self::Failed,
             4 => Self::ReviewRefused,
@@ -859,6 +864,7 @@ impl PublishStatus {
     pub fn code(self) -> i64 {
         match self {
             Self::Published => 0,
+            Self::Publishing => 1,
             Self::OriginalityFailed => 2,
             Self::Failed => 3,
             Self::ReviewRefused => 4,
@@ -866,6 +872,24 @@ impl PublishStatus {
             Self::Banned => 6,
             Self::Other(code) => code,
         }
+    }
+
+    /// Whether the job has ended (every status but [`Publishing`](Self::Publishing)).
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        self != Self::Publishing
+    }
+}
+
+impl From<i64> for PublishStatus {
+    fn from(code: i64) -> Self {
+        Self::from_code(code)
+    }
+}
+
+impl From<PublishStatus> for i64 {
+    fn from(status: PublishStatus) -> Self {
+        status.code()
     }
 }
 
