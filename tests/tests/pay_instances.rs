@@ -32,7 +32,7 @@ struct Instance {
     hangs: bool,
 }
 
-#[wechat_handler(pay = "notify", state = Instance)]
+#[wechat_handler(pay = "notify")]
 async fn paid(_: Paid, State(instance): State<Instance>) -> Result<(), String> {
     instance.started.fetch_add(1, Ordering::SeqCst);
     if instance.hangs {

@@ -1,5 +1,5 @@
 //! The attribute's arguments: `msg = ".."`, `event = ".."`, `key = ".."`, `keyword = ".."`,
-//! `prefix = ".."`, `pay = ".."`, `fallback`, `state = T`, parsed with `syn::meta::parser` and
+//! `prefix = ".."`, `pay = ".."`, `fallback`, parsed with `syn::meta::parser` and
 //! checked against each other and against the table of [`kinds`](crate::kinds).
 
 use proc_macro2::{Span, TokenStream};
@@ -12,7 +12,7 @@ use crate::kinds::{self, EVENTS, Kind, MSGS, PAYS};
 
 /// Every argument, for the "unknown argument" message.
 const ARGS: &[&str] = &[
-    "msg", "event", "key", "keyword", "prefix", "pay", "fallback", "state",
+    "msg", "event", "key", "keyword", "prefix", "pay", "fallback",
 ];
 
 /// What the attribute says, checked.
@@ -24,8 +24,6 @@ pub(crate) struct Spec {
     pub(crate) check: &'static str,
     /// The type the first argument is expected to be, for messages: `TextMessage`, ...
     pub(crate) expected: &'static str,
-    /// `state = T`: the state the extractors are checked against.
-    pub(crate) state: Option<Type>,
     /// The arguments as written (`msg = "text", keyword = "help"`), for the generated docs.
     pub(crate) summary: String,
 }
@@ -66,7 +64,6 @@ struct Raw {
     key: Option<Arg<LitStr>>,
     keyword: Option<Arg<LitStr>>,
     prefix: Option<Arg<LitStr>>,
-    state: Option<Arg<Type>>,
     /// The names of the kind arguments (`msg`, `event`, `pay`, `fallback`) in the order written.
     order: Vec<Ident>,
 }
@@ -137,8 +134,14 @@ impl Raw {
             "keyword" => set(&mut self.keyword, name, string(meta)?, errors),
             "prefix" => set(&mut self.prefix, name, string(meta)?, errors),
             "state" => {
-                let ty = meta.value()?.parse::<Type>()?;
-                set(&mut self.state, name, ty, errors);
+                // Earlier releases checked the extractors against `state = T` where the fn is
+                // written; they are checked where the handler is mounted now, for its router.
+                meta.value()?.parse::<Type>()?;
+                errors.push(syn::Error::new(
+                    name.span(),
+                    "`state = ..` is no longer needed: a handler's extractors are checked where \
+                     it is mounted, against the router's state; remove it",
+                ));
             }
             "fallback" => {
                 if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
@@ -181,7 +184,6 @@ impl Raw {
             key,
             keyword,
             prefix,
-            state,
             order,
         } = self;
 
@@ -307,12 +309,10 @@ impl Raw {
             &prefix,
             fallback.is_some(),
         );
-        let state = state.map(|s| s.value);
-        let spec = |route, kind: &'static Kind, state| Spec {
+        let spec = |route, kind: &'static Kind| Spec {
             route,
             check: kind.check,
             expected: kind.ty,
-            state,
             summary: summary.clone(),
         };
         if let Some(kind) = msg_kind {
@@ -321,24 +321,23 @@ impl Raw {
                 (None, Some(p)) => Route::Prefix(p.value),
                 (None, None) => Route::Msg(kind.name),
             };
-            return Some(spec(route, kind, state));
+            return Some(spec(route, kind));
         }
         if let Some(kind) = event_kind {
             let route = match key {
                 Some(key) => Route::EventKey(kind.name, key.value),
                 None => Route::Event(kind.name),
             };
-            return Some(spec(route, kind, state));
+            return Some(spec(route, kind));
         }
         if let Some(kind) = pay_kind {
-            return Some(spec(Route::Pay, kind, state));
+            return Some(spec(Route::Pay, kind));
         }
         if fallback.is_some() {
             return Some(Spec {
                 route: Route::Fallback,
                 check: "Fallback",
                 expected: "Message",
-                state,
                 summary,
             });
         }
@@ -498,13 +497,12 @@ mod tests {
             assert_eq!(spec.check, kind.check);
             assert_eq!(spec.summary, format!("pay = {name:?}"));
         }
-        let spec = parse(quote!(msg = "text", state = AppState)).unwrap();
-        assert!(spec.state.is_some());
     }
 
     #[test]
     fn mistakes_are_explained() {
         assert!(err(quote!(msg = "txet")).contains("did you mean `text`?"));
+        assert!(err(quote!(msg = "text", state = App)).contains("no longer needed"));
         assert!(err(quote!(msg = "CLICK")).contains("write `event = \"CLICK\"`"));
         assert!(err(quote!(event = "click")).contains("WeChat spells it `CLICK`"));
         assert!(err(quote!(event = "text")).contains("write `msg = \"text\"`"));

@@ -159,11 +159,10 @@ impl<'a> Handler<'a> {
         // A message handler mounts on a `Router`; a pay handler in a slot of `PayNotify`. The
         // traits differ, the shape does not.
         let pay = matches!(spec.route, Route::Pay);
-        let (mount_trait, target, from_message, from_context, into_reply) = if pay {
+        let (mount_trait, target, from_context, into_reply) = if pay {
             (
                 format_ident!("MountPayHandler"),
                 format_ident!("PayNotifyBuilder"),
-                format_ident!("FromNotification"),
                 format_ident!("FromPayContext"),
                 format_ident!("IntoPayOutcome"),
             )
@@ -171,18 +170,14 @@ impl<'a> Handler<'a> {
             (
                 format_ident!("MountHandler"),
                 format_ident!("Router"),
-                format_ident!("FromMessage"),
                 format_ident!("FromContext"),
                 format_ident!("IntoReply"),
             )
         };
+        // The extractors depend on the router's state: their bounds go through `Defer` so that
+        // they mention `S` and are checked where the handler is mounted, once, for that state.
         let defer = |ty: &Type| quote!(<__wechat_S as ::wechat_tower::__private::Defer<#ty>>::Is);
-        let message_bound = defer(message);
         let extractor_bounds = extractors.iter().map(|ty| defer(ty));
-        let reply_bound = reply.map(|ty| {
-            let ty = defer(ty);
-            quote!(#ty: ::wechat_tower::__private::#into_reply,)
-        });
 
         // The closure the router calls: the body's future, boxed. Its `Send` bound reports a
         // body that holds something not `Send` across an `.await`, on the fn's name.
@@ -193,12 +188,16 @@ impl<'a> Handler<'a> {
         let body_future = quote_spanned! {at(name.span())=>
             ::wechat_tower::__private::boxed(Self::call(#msg_arg, #(#args),*))
         };
-        // What is left for the router's `Handler` bound to find (an `impl Trait` output that is
-        // not `IntoReply`) is reported on the output type.
+        // The first argument and the output are concrete types, checked below where they are
+        // written; `Mounting` mounts nothing when they are wrong, so they are not reported again
+        // at the mount (see `__private::Mounting`). An output that cannot be named (`impl
+        // Trait`) is left to the router's `Handler` bound, reported on the output type.
+        let reply_or_unit = reply.map_or_else(|| quote!(()), ToTokens::to_token_stream);
         let mount_span = output.map_or_else(|| name.span(), Spanned::span);
         let mount = if pay {
             quote_spanned! {at(mount_span)=>
-                ::wechat_tower::__private::mount_pay(
+                use ::wechat_tower::__private::{MountPayChecked as _, MountPayUnchecked as _};
+                (&::wechat_tower::__private::PayMounting::<#message, #reply_or_unit>::new()).mount(
                     __wechat_router,
                     self,
                     |#msg_arg: #message, #(#args: #extractors),*| #body_future,
@@ -207,7 +206,8 @@ impl<'a> Handler<'a> {
         } else {
             let route = route(&spec.route);
             quote_spanned! {at(mount_span)=>
-                ::wechat_tower::__private::mount(
+                use ::wechat_tower::__private::{MountChecked as _, MountUnchecked as _};
+                (&::wechat_tower::__private::Mounting::<#message, #reply_or_unit>::new()).mount(
                     __wechat_router,
                     #route,
                     self,
@@ -217,18 +217,9 @@ impl<'a> Handler<'a> {
         };
 
         let check = format_ident!("{}", spec.check);
-        let state = spec.state.as_ref().map_or_else(
-            || quote!(::wechat_tower::__private::AnyState),
-            ToTokens::to_token_stream,
-        );
         let takes = quote_spanned! {at(message.span())=>
             __wechat_takes::<#message>();
         };
-        let extracts = extractors.iter().map(|ty| {
-            quote_spanned! {at(ty.span())=>
-                __wechat_extracts::<#ty>();
-            }
-        });
         let replies = reply.map(|ty| {
             quote_spanned! {at(ty.span())=>
                 __wechat_replies::<#ty>();
@@ -243,11 +234,9 @@ impl<'a> Handler<'a> {
             impl<__wechat_S> ::wechat_tower::__private::#mount_trait<__wechat_S> for #name
             where
                 __wechat_S: ::wechat_tower::__private::Send + ::wechat_tower::__private::Sync + 'static,
-                #message_bound: ::wechat_tower::__private::#from_message,
                 #(#extractor_bounds: ::wechat_tower::__private::#from_context<__wechat_S>
                     + ::wechat_tower::__private::Send
                     + 'static,)*
-                #reply_bound
             {
                 fn mount(
                     self,
@@ -257,21 +246,15 @@ impl<'a> Handler<'a> {
                 }
             }
 
-            // Checks that put type errors on the user's tokens: the first argument against the
-            // kind, each extractor against the state, the output against `IntoReply`.
+            // Checks that put type errors on the user's tokens, where the fn is written: the
+            // first argument against the kind, the output against `IntoReply`.
             #(#cfgs)*
             #[allow(dead_code, non_camel_case_types)]
             const _: () = {
                 fn __wechat_takes<__wechat_M: ::wechat_tower::__private::kind::#check>() {}
-                fn __wechat_extracts<
-                    __wechat_A: ::wechat_tower::__private::#from_context<#state>
-                        + ::wechat_tower::__private::Send
-                        + 'static,
-                >() {}
                 fn __wechat_replies<__wechat_R: ::wechat_tower::__private::#into_reply>() {}
                 fn __wechat_check() {
                     #takes
-                    #(#extracts)*
                     #replies
                 }
             };
@@ -435,7 +418,7 @@ fn route(route: &Route) -> TokenStream {
             quote!(#path::event_key(#name, #key))
         }
         Route::Fallback => quote!(#path::fallback()),
-        // Pay handlers have no router route: `expand` mounts them with `mount_pay`.
+        // Pay handlers have no router route: `expand` mounts them with `PayMounting`.
         Route::Pay => quote!(#path::fallback()),
     }
 }
@@ -539,8 +522,8 @@ mod tests {
             quote!(impl<__wechat_S> ::wechat_tower::__private::MountHandler<__wechat_S> for echo),
             quote!(::wechat_tower::__private::Route::msg("text")),
             quote!(Self::call(__wechat_msg, __wechat_arg1)),
+            quote!(::wechat_tower::__private::Mounting::<TextMessage, String>::new()),
             quote!(__wechat_takes::<TextMessage>();),
-            quote!(__wechat_extracts::<MessageContext>();),
             quote!(__wechat_replies::<String>();),
         ] {
             assert!(has(&out, part.clone()), "{part}\nnot in\n{out}");
@@ -563,8 +546,7 @@ mod tests {
             ),
             quote!(MountPayHandler<__wechat_S> for paid),
             quote!(::wechat_tower::__private::PayNotifyBuilder<__wechat_S>),
-            quote!(::wechat_tower::__private::FromNotification),
-            quote!(::wechat_tower::__private::mount_pay),
+            quote!(PayMounting::<Paid, Result<(), Error>>::new()),
             quote!(__wechat_router, self, |__wechat_msg: Paid, __wechat_arg1: State<Db>|),
             quote!(__wechat_takes::<Paid>();),
             quote!(::wechat_tower::__private::kind::PayNotify),
@@ -619,10 +601,10 @@ mod tests {
     fn generated_code_names_only_the_private_module_and_prefixed_idents() {
         for args in [
             quote!(msg = "text"),
-            quote!(event = "CLICK", key = "K", state = App),
+            quote!(event = "CLICK", key = "K"),
             quote!(fallback),
             quote!(pay = "notify"),
-            quote!(pay = "refund", state = App),
+            quote!(pay = "refund"),
         ] {
             let out = expand(args, echo()).to_string();
             let tokens: Vec<&str> = out.split_whitespace().collect();

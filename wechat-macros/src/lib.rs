@@ -77,10 +77,6 @@ use proc_macro::TokenStream;
 /// and key, then event, then `msg = "event"`; then the fallback), as for routes mounted by hand
 /// (see `wechat_tower::Route`).
 ///
-/// `state = AppState` checks the extractors against that state type instead of any state (see
-/// below): only needed for an extractor that implements `FromContext<AppState>` for one state
-/// alone.
-///
 /// # The fn
 ///
 /// A free `async fn`, not generic, `pub` or private, in any module:
@@ -180,16 +176,15 @@ use proc_macro::TokenStream;
 /// impl<__wechat_S> ::wechat_tower::__private::MountHandler<__wechat_S> for echo
 /// where
 ///     __wechat_S: ::wechat_tower::__private::Send + ::wechat_tower::__private::Sync + 'static,
-///     <__wechat_S as ::wechat_tower::__private::Defer<TextMessage>>::Is: ::wechat_tower::__private::FromMessage,
 ///     <__wechat_S as ::wechat_tower::__private::Defer<MessageContext>>::Is:
 ///         ::wechat_tower::__private::FromContext<__wechat_S> + ::wechat_tower::__private::Send + 'static,
-///     <__wechat_S as ::wechat_tower::__private::Defer<String>>::Is: ::wechat_tower::__private::IntoReply,
 /// {
 ///     fn mount(
 ///         self,
 ///         __wechat_router: ::wechat_tower::__private::Router<__wechat_S>,
 ///     ) -> ::wechat_tower::__private::Router<__wechat_S> {
-///         ::wechat_tower::__private::mount(
+///         use ::wechat_tower::__private::{MountChecked as _, MountUnchecked as _};
+///         (&::wechat_tower::__private::Mounting::<TextMessage, String>::new()).mount(
 ///             __wechat_router,
 ///             ::wechat_tower::__private::Route::msg("text"),
 ///             self,
@@ -203,15 +198,9 @@ use proc_macro::TokenStream;
 /// #[allow(dead_code, non_camel_case_types)]
 /// const _: () = {
 ///     fn __wechat_takes<__wechat_M: ::wechat_tower::__private::kind::MsgText>() {}
-///     fn __wechat_extracts<
-///         __wechat_A: ::wechat_tower::__private::FromContext<::wechat_tower::__private::AnyState>
-///             + ::wechat_tower::__private::Send
-///             + 'static,
-///     >() {}
 ///     fn __wechat_replies<__wechat_R: ::wechat_tower::__private::IntoReply>() {}
 ///     fn __wechat_check() {
 ///         __wechat_takes::<TextMessage>(); // spanned on `TextMessage`
-///         __wechat_extracts::<MessageContext>(); // spanned on `MessageContext`
 ///         __wechat_replies::<String>(); // spanned on `String`
 ///     }
 /// };
@@ -226,16 +215,19 @@ use proc_macro::TokenStream;
 /// - `MountHandler<S>` is implemented for every router state `S` the extractors can be taken
 ///   from; `Router::handler(echo)` mounts a closure that calls `echo::call` and boxes its future
 ///   (one allocation per message), named `my_crate::echo` in route errors, `Debug` and
-///   `RouterService::handler_for`. Its bounds go through `Defer` (`<S as Defer<T>>::Is` is `T`)
-///   so that they mention `S`: the compiler checks them where the handler is mounted, for the
-///   router's state (a `State<T>` whose `T` the state does not give is an error there, as for
-///   handlers mounted by hand), and not a second time where they are written.
-/// - the `const _` block holds the checks where they are written: each is a call spanned on the
-///   user's type, so its error lands on that type, under the message of a
-///   `#[diagnostic::on_unimplemented]` trait. Extractors are checked against `AnyState`, of which
-///   every `T` is `FromRef` (so `State<T>` and extractors generic over the state pass), or
-///   against `state = T`. A body that is not `Send` is reported by `boxed`, on the fn's name,
-///   with the compiler's account of the value held across an `.await`.
+///   `RouterService::handler_for`. The extractors' bounds go through `Defer` (`<S as
+///   Defer<T>>::Is` is `T`) so that they mention `S`: the compiler checks them where the handler
+///   is mounted, for the router's state (a `State<T>` whose `T` the state does not give, or a
+///   type that is no extractor at all, is an error there, as for handlers mounted by hand).
+/// - the first argument and the output are checked where they are written, in the `const _`
+///   block: each check is a call spanned on the user's type, so its error lands on that type,
+///   under the message of a `#[diagnostic::on_unimplemented]` trait. A body that is not `Send`
+///   is reported by `boxed`, on the fn's name, with the compiler's account of the value held
+///   across an `.await`.
+/// - each mistake is reported once: `Mounting::<M, R>` mounts the handler when `M` is a message
+///   type and `R` a reply, and mounts nothing otherwise (method resolution picks one of two
+///   traits, as in autoref specialization), so a wrong first argument or output, reported where
+///   it is written, is not reported again at `Router::handler(echo)`.
 /// - generated code names only `::wechat_tower::__private::...` (re-exports of `Router`,
 ///   `Route`, `MountHandler`, `Clone`, `Send`, ... and the check traits) and identifiers
 ///   starting with `__wechat_`, so it works whatever the module imports (even under

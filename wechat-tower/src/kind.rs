@@ -8,32 +8,15 @@
 //! handler under `msg = "text"` is a compile error on the argument's type, and the error names
 //! the trait of this module. You never implement or name these traits yourself.
 //!
-//! The module also holds the macro's two other checks: [`AnyState`], against which extractors
-//! are checked when the attribute names no `state = T`, and [`boxed`], whose `Send` bound reports
-//! a body that holds something not `Send` across an `.await`.
+//! The module also holds [`boxed`], whose `Send` bound reports a body that holds something not
+//! `Send` across an `.await`. Extractors are not checked here: what a `State<T>` can take
+//! depends on the router's state, so they are checked where the handler is mounted.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use wechat_core::message::*;
 use wechat_core::{Event, Message};
-
-use crate::handler::FromRef;
-
-/// The state the macro checks extractors against when the attribute names none (`state = T`):
-/// every `T` is [`FromRef<AnyState>`], so `State<T>` and extractors generic over the state
-/// (`impl<S> FromContext<S> for X where Db: FromRef<S>`) pass, and types that no state can give
-/// (`String`, `u32`, a forgotten `State<..>` wrapper) fail where they are written. Uninhabited:
-/// it exists only in bounds.
-#[derive(Debug)]
-pub enum AnyState {}
-
-#[doc(hidden)]
-impl<T> FromRef<AnyState> for T {
-    fn from_ref(input: &AnyState) -> Self {
-        match *input {}
-    }
-}
 
 /// The future of a generated handler: the body's future, boxed.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

@@ -7,6 +7,7 @@
 //! public [`kind`](crate::kind) module, which a compile error names.
 
 use std::any::type_name;
+use std::marker::PhantomData;
 
 pub use core::clone::Clone;
 pub use core::fmt::Debug;
@@ -20,10 +21,10 @@ pub use crate::pay::{
 pub use crate::router::{MountHandler, Route, Router};
 
 /// Names `T` through the router's state type `S`: `<S as Defer<T>>::Is` is `T`. A bound on it
-/// in the generated `MountHandler<S>` impl (`<S as Defer<String>>::Is: FromMessage`) mentions
+/// in the generated `MountHandler<S>` impl (`<S as Defer<Db>>::Is: FromContext<S>`) mentions
 /// `S`, so it is checked where the handler is mounted, for that state, rather than where the
-/// impl is written, where the macro's own checks already report the mistake, once and on the
-/// user's tokens. Inside the impl it stands for `T: FromMessage`.
+/// impl is written (where, for a type no state gives, it would be a bound that can never hold).
+/// Inside the impl it stands for `T: FromContext<S>`.
 pub trait Defer<T: ?Sized> {
     /// `T`.
     type Is: ?Sized;
@@ -33,33 +34,149 @@ impl<S: ?Sized, T: ?Sized> Defer<T> for S {
     type Is = T;
 }
 
-/// Mounts the generated handler `handler` (a closure calling the body) on `route`, named after
-/// the handler's unit struct `N` (`my_bot::echo`) in errors, `Debug` and `handler_for`.
-pub fn mount<S, N, H, T>(router: Router<S>, route: Route, _name: N, handler: H) -> Router<S>
-where
-    S: Send + Sync + 'static,
-    H: Handler<T, S>,
-    T: 'static,
-{
-    router.route_as(route, type_name::<N>(), handler)
+/// The mount of a generated handler whose first argument is `M` and whose output is `R` (`()`
+/// when the output cannot be named): `(&Mounting::<M, R>::new()).mount(..)`.
+///
+/// Which `mount` that call reaches is decided by method resolution, in the manner of autoref
+/// specialization: [`MountChecked`] (the handler is mounted) when `M` is a message type and `R`
+/// a reply, else [`MountUnchecked`] (nothing is mounted). The second is reached only when the
+/// macro's own checks, where the fn is written, have already reported the first argument or the
+/// output, so the program does not compile and the mistake is reported once, not again at every
+/// `Router::handler` call. Both types are concrete in the expansion, which is what lets the
+/// compiler choose.
+pub struct Mounting<M, R>(PhantomData<fn() -> (M, R)>);
+
+impl<M, R> Mounting<M, R> {
+    /// The mount of a handler of `M` answering `R`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
 }
 
-/// Mounts the generated pay handler `handler` (a closure calling the body) in the slot of its
-/// first argument (`pay = "notify"`, `pay = "refund"` or `pay = "transfer"`).
-#[cfg(feature = "pay")]
-pub fn mount_pay<S, N, H, T>(
-    builder: PayNotifyBuilder<S>,
-    _name: N,
-    handler: H,
-) -> PayNotifyBuilder<S>
-where
-    S: Send + Sync + 'static,
-    H: PayHandler<T, S>,
-    T: 'static,
-{
-    builder.mount_fn(type_name::<N>(), handler)
+impl<M, R> Debug for Mounting<M, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Mounting")
+    }
 }
+
+impl<M, R> Default for Mounting<M, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// See [`Mounting`]: the handler's first argument and output are right; mount it.
+pub trait MountChecked {
+    /// Mounts `handler` (a closure calling the body) on `route`, named after the handler's unit
+    /// struct `N` (`my_bot::echo`) in errors, `Debug` and `handler_for`.
+    fn mount<S, N, H, T>(&self, router: Router<S>, route: Route, name: N, handler: H) -> Router<S>
+    where
+        S: Send + Sync + 'static,
+        H: Handler<T, S>,
+        T: 'static;
+}
+
+impl<M: FromMessage, R: IntoReply> MountChecked for Mounting<M, R> {
+    fn mount<S, N, H, T>(&self, router: Router<S>, route: Route, _name: N, handler: H) -> Router<S>
+    where
+        S: Send + Sync + 'static,
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        router.route_as(route, type_name::<N>(), handler)
+    }
+}
+
+/// See [`Mounting`]: the macro has reported the handler's first argument or output already.
+pub trait MountUnchecked {
+    /// Mounts nothing: the program this is part of does not compile.
+    fn mount<S, N, H>(&self, router: Router<S>, _route: Route, _name: N, _handler: H) -> Router<S> {
+        router
+    }
+}
+
+impl<M, R> MountUnchecked for &Mounting<M, R> {}
+
+/// [`Mounting`] for pay handlers: the first argument is a notification, the output a pay
+/// outcome; the handler goes in the slot of its first argument (`pay = "notify"`,
+/// `pay = "refund"` or `pay = "transfer"`).
+#[cfg(feature = "pay")]
+pub struct PayMounting<M, R>(PhantomData<fn() -> (M, R)>);
+
+#[cfg(feature = "pay")]
+impl<M, R> PayMounting<M, R> {
+    /// The mount of a pay handler of `M` answering `R`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+#[cfg(feature = "pay")]
+impl<M, R> Debug for PayMounting<M, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PayMounting")
+    }
+}
+
+#[cfg(feature = "pay")]
+impl<M, R> Default for PayMounting<M, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// See [`PayMounting`]: the handler's first argument and output are right; mount it.
+#[cfg(feature = "pay")]
+pub trait MountPayChecked {
+    /// Mounts `handler` (a closure calling the body) in its slot, named after `N`.
+    fn mount<S, N, H, T>(
+        &self,
+        builder: PayNotifyBuilder<S>,
+        name: N,
+        handler: H,
+    ) -> PayNotifyBuilder<S>
+    where
+        S: Send + Sync + 'static,
+        H: PayHandler<T, S>,
+        T: 'static;
+}
+
+#[cfg(feature = "pay")]
+impl<M: FromNotification, R: IntoPayOutcome> MountPayChecked for PayMounting<M, R> {
+    fn mount<S, N, H, T>(
+        &self,
+        builder: PayNotifyBuilder<S>,
+        _name: N,
+        handler: H,
+    ) -> PayNotifyBuilder<S>
+    where
+        S: Send + Sync + 'static,
+        H: PayHandler<T, S>,
+        T: 'static,
+    {
+        builder.mount_fn(type_name::<N>(), handler)
+    }
+}
+
+/// See [`PayMounting`]: the macro has reported the handler's first argument or output already.
+#[cfg(feature = "pay")]
+pub trait MountPayUnchecked {
+    /// Mounts nothing: the program this is part of does not compile.
+    fn mount<S, N, H>(
+        &self,
+        builder: PayNotifyBuilder<S>,
+        _name: N,
+        _handler: H,
+    ) -> PayNotifyBuilder<S> {
+        builder
+    }
+}
+
+#[cfg(feature = "pay")]
+impl<M, R> MountPayUnchecked for &PayMounting<M, R> {}
 
 /// The kind-check traits, named here as everything the macro names; defined in the public
 /// [`kind`](crate::kind) module so that a compile error names a documented path.
-pub use crate::kind::{self, AnyState, BoxFuture, boxed};
+pub use crate::kind::{self, BoxFuture, boxed};

@@ -1,5 +1,5 @@
 use wechat_tower::message::TextMessage;
-use wechat_tower::{MessageContext, wechat_handler};
+use wechat_tower::{MessageContext, Router, wechat_handler};
 
 #[derive(Clone)]
 struct AppState;
@@ -11,5 +11,6 @@ async fn echo(msg: TextMessage, _: MessageContext, _app: AppState) -> String {
 }
 
 fn main() {
-    let _ = echo;
+    // Reported here, where the router's state is known.
+    let _ = Router::new().handler(echo).with_state(AppState);
 }

@@ -1,6 +1,6 @@
 //! Extractors after the message: `MessageContext`, `OpenId`, `State<T>` (the state itself or a part of
 //! it through `FromRef`), patterns, eight of them, an extractor of one's own generic over the
-//! state, and one for a single state with `state = T`.
+//! state, and one for a single state (checked where it is mounted, on a router of that state).
 
 use std::convert::Infallible;
 
@@ -36,7 +36,7 @@ impl<S> FromContext<S> for Account {
     }
 }
 
-/// An extractor for one state type only: checked with `state = AppState`.
+/// An extractor for one state type only: checked where the handler is mounted.
 struct Count(u32);
 
 impl FromContext<AppState> for Count {
@@ -64,7 +64,7 @@ async fn greet(
     )
 }
 
-#[wechat_handler(event = "CLICK", state = AppState)]
+#[wechat_handler(event = "CLICK")]
 async fn count(_: ClickEvent, Count(n): Count, _: State<Greeting>) -> String {
     n.to_string()
 }

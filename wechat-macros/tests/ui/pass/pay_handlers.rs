@@ -37,7 +37,7 @@ async fn paid_v3_only(_: v3::Transaction) -> Result<(), std::io::Error> {
     Ok(())
 }
 
-#[wechat_handler(pay = "refund", state = Shop)]
+#[wechat_handler(pay = "refund")]
 async fn refunded(_: Refunded, State(_shop): State<Shop>) {}
 
 fn main() {
