@@ -247,7 +247,17 @@ pub(super) fn errmsg_of(errcode: i64) -> &'static str {
         46003 => "menu no exist",
         47001 => "data format error",
         48001 => "api unauthorized",
-        _ => "mock injected error",
+        40129 => "invalid scene",
+        40159 => "invalid length for path, or the data is not json string",
+        40165 => "invalid weapp pagepath",
+        40169 => "invalid length for scene, or the data is not json string",
+        41030 => "invalid page",
+        45029 => "max code count",
+        85096 => "not allow include scancode_time field",
+        87014 => "risky content",
+        // Codes injected with `fail_next` and codes without an errmsg here: WeChat's own
+        // errmsg varies; the client's error names the code's meaning anyway.
+        _ => "request refused",
     }
 }
 
