@@ -1,5 +1,5 @@
-//! The echo bot's handlers and settings, shared by the axum binary of this package and by the
-//! `hyper-bot` example, which mounts the same bot on bare hyper.
+//! The echo bot's handlers and settings, shared by the package's two binaries: `echo-bot` (axum)
+//! and `hyper-bot`, which mounts the same bot on bare hyper.
 //!
 //! | message | answer |
 //! |---|---|

@@ -22,8 +22,9 @@ use tokio::net::TcpListener;
 /// The error type of the binaries' `main`.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// `fixture.json` of `shared/bench` (the copy beside the wechat-core benches), embedded.
-pub const FIXTURE_JSON: &str = include_str!("../../../wechat-core/benches/data/fixture.json");
+/// `fixture.json` of `shared/bench` (the copy beside the wechat-core benches, linked as
+/// `examples/w5-bench/fixture.json` so that the package holds it too), embedded.
+pub const FIXTURE_JSON: &str = include_str!("../fixture.json");
 
 /// The fields of the W5 fixture.
 #[derive(Debug, Clone)]

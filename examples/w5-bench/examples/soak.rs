@@ -9,8 +9,8 @@
 //! grows: latencies go into a fixed histogram).
 //!
 //! ```text
-//! cargo run --release -p w5-bench --bin soak -- --seconds 600
-//! cargo run --release -p w5-bench --bin soak -- --seconds 60 --every 10
+//! cargo run --release -p w5-bench --example soak -- --seconds 600
+//! cargo run --release -p w5-bench --example soak -- --seconds 60 --every 10
 //! ```
 //!
 //! Every `--every` seconds (30) it prints the interval's requests per second, its p99 latency,

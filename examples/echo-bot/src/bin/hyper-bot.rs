@@ -3,7 +3,7 @@
 //! HTTP/1.1 server with timeouts and a connection cap) serves as it is.
 //!
 //! ```text
-//! cargo run -p hyper-bot
+//! cargo run -p echo-bot --bin hyper-bot
 //! ```
 //!
 //! Same settings as `echo-bot` (`ADDR`, `WECHAT_TOKEN`, `WECHAT_APPID`,
