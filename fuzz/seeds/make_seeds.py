@@ -153,3 +153,16 @@ tower_tests = {
 }
 for name, body in tower_tests.items():
     write("json_push", name, body.encode())
+
+# Events the shared vectors do not cover (issue 15), from the samples of WeChat's documentation
+# (freepublish "事件推送发布结果", security.mediaCheckAsync "异步检测结果推送"): the XML form to
+# message_from_xml, the JSON form (as a Mini Program receives it) to json_push.
+doc_samples = {
+    ('message_from_xml', 'event_publishjobfinish.xml'): '<xml><ToUserName><![CDATA[gh_4d00ed8d6399]]></ToUserName><FromUserName><![CDATA[oV5CrjpxgaGXNHIQigzNlgLTnwic]]></FromUserName><CreateTime>1481013459</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[PUBLISHJOBFINISH]]></Event><PublishEventInfo><publish_id>2247503051</publish_id><publish_status>0</publish_status><article_id><![CDATA[b5O2OUs25HBxRceL7hfReg-U9QGeq9zQjiDvyWP4Hq4]]></article_id><article_detail><count>1</count><item><idx>1</idx><article_url><![CDATA[https://mp.weixin.qq.com/s/article]]></article_url></item></article_detail></PublishEventInfo></xml>',
+    ('message_from_xml', 'event_publishjobfinish_failed.xml'): '<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>7</publish_id><publish_status>2</publish_status><fail_idx>1</fail_idx><fail_idx>3</fail_idx></PublishEventInfo></xml>',
+    ('message_from_xml', 'event_wxa_media_check.xml'): '<xml><ToUserName><![CDATA[gh_38cc49f9733b]]></ToUserName><FromUserName><![CDATA[oH1fu0FdHqpToe2T6gBj0WyB8iS1]]></FromUserName><CreateTime>1626959646</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_media_check]]></Event><appid><![CDATA[wx8f16a5e4f3f6b4a5]]></appid><trace_id><![CDATA[60f96f1d-3845297a-1976a3ae]]></trace_id><version>2</version><detail><strategy><![CDATA[content_model]]></strategy><errcode>0</errcode><suggest><![CDATA[pass]]></suggest><label>100</label><prob>90</prob></detail><errcode>0</errcode><errmsg><![CDATA[ok]]></errmsg><result><suggest><![CDATA[pass]]></suggest><label>100</label></result></xml>',
+    ('json_push', 'event_wxa_media_check.json'): '{"ToUserName":"gh_38cc49f9733b","FromUserName":"oH1fu0FdHqpToe2T6gBj0WyB8iS1","CreateTime":1626959646,"MsgType":"event","Event":"wxa_media_check","appid":"wx8f16a5e4f3f6b4a5","trace_id":"60f96f1d-3845297a-1976a3ae","version":2,"detail":[{"strategy":"content_model","errcode":0,"suggest":"risky","label":20002,"prob":90},{"strategy":"keyword","errcode":0,"suggest":"pass","label":100}],"errcode":0,"errmsg":"ok","result":{"suggest":"risky","label":20002}}',
+    ('json_push', 'event_publishjobfinish.json'): '{"ToUserName":"gh_4d00ed8d6399","FromUserName":"oV5CrjpxgaGXNHIQigzNlgLTnwic","CreateTime":1481013459,"MsgType":"event","Event":"PUBLISHJOBFINISH","PublishEventInfo":{"publish_id":2247503051,"publish_status":2,"fail_idx":[1,3]}}',
+}
+for (target, name), body in doc_samples.items():
+    write(target, name, body.encode())

@@ -936,6 +936,40 @@ async fn a_draft_is_published_polled_listed_read_and_deleted() {
 }
 
 #[tokio::test]
+async fn a_job_refused_by_the_review_ends_with_its_status_and_failed_articles() {
+    let (wechat, client, cover) = with_cover().await;
+    let draft = client
+        .draft()
+        .add(&[
+            Article::news("One", "<p>1</p>", &cover),
+            Article::news("Two", "<p>2</p>", &cover),
+        ])
+        .await
+        .unwrap();
+    wechat.fail_next_publish(PublishStatus::ReviewRefused, &[2]);
+    let job = client.publish().submit(&draft).await.unwrap();
+    let status = client.publish().get(&job.publish_id).await.unwrap();
+    assert!(!status.publish_status.is_final());
+    let status = client.publish().get(&job.publish_id).await.unwrap();
+    assert_eq!(status.publish_status, PublishStatus::ReviewRefused);
+    assert!(status.publish_status.is_final());
+    assert_eq!(status.fail_idx, [2]);
+    assert_eq!((status.article_id, status.article_detail), (None, None));
+    // Nothing was published; the next job is published again.
+    let list = client.publish().batch_get(0, 20, false).await.unwrap();
+    assert_eq!(list.total_count, 0);
+    let draft = client
+        .draft()
+        .add(&[Article::news("Three", "<p>3</p>", &cover)])
+        .await
+        .unwrap();
+    let job = client.publish().submit(&draft).await.unwrap();
+    client.publish().get(&job.publish_id).await.unwrap();
+    let status = client.publish().get(&job.publish_id).await.unwrap();
+    assert_eq!(status.publish_status, PublishStatus::Published);
+}
+
+#[tokio::test]
 async fn publishing_errors_are_typed() {
     let (wechat, client, cover) = with_cover().await;
     assert_eq!(errcode(client.publish().submit("not-a-draft").await), 40007);

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use wechat_tower::client::PublishStatus;
 use wechat_tower::test_util::mock::MockWechat;
 
 /// What a run of the binary left: its exit code and what it printed.
@@ -259,6 +260,36 @@ async fn an_article_is_published_and_its_url_printed() {
             .unwrap()
             .contains("<h2>Our shop is open</h2>")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_refused_by_the_review_exits_1_naming_its_status_and_articles() {
+    let wechat = MockWechat::start().await.unwrap();
+    wechat.fail_next_publish(PublishStatus::ReviewRefused, &[1]);
+    let run = mp_tools(
+        Some(&wechat),
+        &[
+            "publish",
+            "--title",
+            "T",
+            "--content-file",
+            "article.html",
+            "--cover",
+            "cover.png",
+            "--poll-secs",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "publishing failed: refused by the platform's review (平台审核不通过) (publish_status 4); failed articles: 1"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("published:"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -136,6 +136,28 @@ mod tests {
         );
     }
 
+    /// The media check result arrives as a JSON push on a Mini Program whose push format is
+    /// JSON (WeChat's own sample is JSON): `detail` is an array of objects, `result` an object.
+    #[test]
+    fn reads_a_media_check_push_with_its_detail_array() {
+        let body = br#"{"ToUserName":"gh_38cc49f9733b","FromUserName":"oH1fu0FdHqpToe2T6gBj0WyB8iS1","CreateTime":1626959646,"MsgType":"event","Event":"wxa_media_check","appid":"wx8f16a5e4f3f6b4a5","trace_id":"60f96f1d-3845297a-1976a3ae","version":2,"detail":[{"strategy":"content_model","errcode":0,"suggest":"risky","label":20002,"prob":90},{"strategy":"keyword","errcode":0,"suggest":"pass","label":100}],"errcode":0,"errmsg":"ok","result":{"suggest":"risky","label":20002}}"#;
+        let Message::Event(wechat_core::Event::WxaMediaCheck(check)) =
+            message_from_json(body).unwrap()
+        else {
+            panic!("not wxa_media_check");
+        };
+        assert_eq!(check.trace_id, "60f96f1d-3845297a-1976a3ae");
+        assert_eq!(check.version, 2);
+        assert!(!check.passed());
+        let result = check.result.as_ref().unwrap();
+        assert_eq!((result.suggest.as_str(), result.label), ("risky", 20002));
+        assert_eq!(check.detail.len(), 2);
+        assert_eq!(check.detail[0].strategy, "content_model");
+        assert_eq!(check.detail[0].prob, Some(90));
+        assert_eq!(check.detail[1].suggest, "pass");
+        assert_eq!(check.detail[1].prob, None);
+    }
+
     #[test]
     fn refuses_bad_json_and_names() {
         assert_eq!(

@@ -448,6 +448,13 @@ impl MockWechat {
             .extend(std::iter::repeat_n(errcode, times));
     }
 
+    /// The next job submitted with `freepublish/submit` ends with `status` instead of being
+    /// published: `freepublish/get` answers "publishing" once, then `status` with `fail_idx`
+    /// (the failed articles, from 1). To test the failure paths of a publishing flow.
+    pub fn fail_next_publish(&self, status: wechat_core::message::PublishStatus, fail_idx: &[u32]) {
+        self.state().publishing.next_failure = Some((status, fail_idx.to_vec()));
+    }
+
     /// Delays every answer by `latency`.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;

@@ -2,10 +2,13 @@
 //!
 //! A submitted draft leaves the draft box and becomes a job that is still publishing (`1`) at
 //! its first `freepublish/get` and published (`0`, with its `article_id`) from the second on;
-//! only then is it listed. The mock does not push the `PUBLISHJOBFINISH` event (it does not
-//! know the bot's URL).
+//! only then is it listed. [`MockWechat::fail_next_publish`](super::MockWechat::fail_next_publish)
+//! makes the next submitted job end otherwise (originality check failed, refused by the review,
+//! ...), with its `fail_idx`; such a job is never listed. The mock does not push the
+//! `PUBLISHJOBFINISH` event (it does not know the bot's URL).
 
 use serde_json::{Value, json};
+use wechat_core::message::PublishStatus;
 
 use super::RecordedRequest;
 use super::draft::strip_content;
@@ -18,6 +21,8 @@ pub(super) struct Publishing {
     jobs: Vec<Job>,
     /// Published messages, oldest first.
     published: Vec<Published>,
+    /// How the next submitted job ends, when not published: its status and `fail_idx`.
+    pub(super) next_failure: Option<(PublishStatus, Vec<u32>)>,
 }
 
 struct Job {
@@ -26,6 +31,8 @@ struct Job {
     articles: Vec<Value>,
     polls: u32,
     done: bool,
+    /// Set: the job ends with this status and `fail_idx` instead of being published.
+    failure: Option<(PublishStatus, Vec<u32>)>,
 }
 
 struct Published {
@@ -56,6 +63,7 @@ impl State {
             articles: draft.articles,
             polls: 0,
             done: false,
+            failure: self.publishing.next_failure.take(),
         });
         Ok(Answer::Json(json!({
             "errcode": 0,
@@ -80,6 +88,13 @@ impl State {
                 "publish_id": job.publish_id,
                 "publish_status": 1,
                 "fail_idx": [],
+            })));
+        }
+        if let Some((status, fail_idx)) = &job.failure {
+            return Ok(Answer::Json(json!({
+                "publish_id": job.publish_id,
+                "publish_status": status.code(),
+                "fail_idx": fail_idx,
             })));
         }
         let answer = json!({
