@@ -50,12 +50,22 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("index.html"))
 }
 
+/// A login's `state`: 128 bits from the OS CSPRNG as 32 hex digits (WeChat passes back up to 128
+/// characters of `[a-zA-Z0-9]`), so that no one can guess the one a browser's login started with.
+fn new_state() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 async fn login(State(app): State<Arc<App>>) -> Response {
-    let state = format!(
-        "{}{}",
-        wechat_tower::core::crypt::nonce(),
-        wechat_tower::core::crypt::nonce()
-    );
+    let Ok(state) = new_state() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no random numbers from the operating system",
+        )
+            .into_response();
+    };
     let redirect_uri = format!("{}/callback", app.public_url);
     let url = app
         .client
@@ -201,4 +211,21 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_state;
+
+    #[test]
+    fn a_state_is_128_random_bits_in_hex() {
+        let (a, b) = (new_state().unwrap(), new_state().unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
 }
