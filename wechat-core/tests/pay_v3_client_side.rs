@@ -20,6 +20,8 @@ const PUB: &str = include_str!("vectors/pay_v3_test_pub.pem");
 const GO_CERT: &str = include_str!("vectors/pay_v3_wechatpay_go_test_cert.pem");
 /// notAfter of the wechatpay-go test certificate: 2031-04-25T08:55:23Z.
 const GO_CERT_NOT_AFTER: u64 = 1_934_873_723;
+/// notBefore of the same certificate: 2021-04-27T08:55:23Z.
+const GO_CERT_NOT_BEFORE: u64 = 1_619_513_723;
 
 fn api_v3_key() -> ApiV3Key {
     ApiV3Key::new("0123456789abcdefghijABCDEFGHIJ01")
@@ -183,6 +185,32 @@ fn a_certificate_refuses_what_it_signs_after_it_expires() {
     assert_eq!(
         verifier
             .verify_notify(&headers, b"{}", 1_700_000_000, 300)
+            .unwrap_err()
+            .kind(),
+        &PayErrorKind::InvalidSignature
+    );
+    // Before it is in force (beyond the window's skew), it signs nothing either.
+    let early = (GO_CERT_NOT_BEFORE - 301).to_string();
+    let headers = NotifyHeaders {
+        timestamp: &early,
+        ..headers
+    };
+    assert_eq!(
+        verifier
+            .verify_notify(&headers, b"{}", GO_CERT_NOT_BEFORE - 301, 300)
+            .unwrap_err()
+            .kind(),
+        &PayErrorKind::CertificateNotYetValid(serial.clone())
+    );
+    // Within the window's skew of its notBefore, the signature is checked.
+    let skewed = (GO_CERT_NOT_BEFORE - 300).to_string();
+    let headers = NotifyHeaders {
+        timestamp: &skewed,
+        ..headers
+    };
+    assert_eq!(
+        verifier
+            .verify_notify(&headers, b"{}", GO_CERT_NOT_BEFORE - 300, 300)
             .unwrap_err()
             .kind(),
         &PayErrorKind::InvalidSignature

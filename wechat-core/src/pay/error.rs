@@ -86,6 +86,10 @@ pub enum PayErrorKind {
     /// A platform certificate (平台证书) has expired (`notAfter` passed): what it signs is not
     /// trusted. Names its serial.
     ExpiredCertificate(String),
+    /// A platform certificate (平台证书) is not valid yet (`notBefore` is ahead of now by more
+    /// than the timestamp window): WeChat Pay signs with a certificate only once it is in
+    /// force, so what it signs is not trusted. Names its serial.
+    CertificateNotYetValid(String),
     /// A downloaded platform certificate's serial differs from the `serial_no` it was listed
     /// under. Names the listed serial.
     CertificateMismatch(String),
@@ -188,6 +192,9 @@ impl fmt::Display for PayError {
             ),
             PayErrorKind::ExpiredCertificate(serial) => {
                 write!(f, "platform certificate `{serial}` has expired")
+            }
+            PayErrorKind::CertificateNotYetValid(serial) => {
+                write!(f, "platform certificate `{serial}` is not valid yet")
             }
             PayErrorKind::CertificateMismatch(serial) => write!(
                 f,

@@ -475,7 +475,7 @@ impl Inner {
             config.window_secs,
         )
         .map_err(|e| match e.kind() {
-            PayErrorKind::ExpiredCertificate(_) => {
+            PayErrorKind::ExpiredCertificate(_) | PayErrorKind::CertificateNotYetValid(_) => {
                 Refusal::new(StatusCode::UNAUTHORIZED, e.to_string())
             }
             _ => Refusal::of(&e),

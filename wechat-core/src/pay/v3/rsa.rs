@@ -279,13 +279,15 @@ impl Verifier {
     }
 
     /// Verifies the headers of a notification (or of a v3 answer) for `body`: the timestamp
-    /// within `window_secs` of `now` (0 turns that check off), a certificate that has not
-    /// expired by `now`, then the signature.
+    /// within `window_secs` of `now` (0 turns that check off), a certificate in force (not
+    /// expired by `now`, and valid from no later than `now` plus the window, the clock skew the
+    /// timestamp check allows too), then the signature.
     ///
     /// # Errors
     ///
     /// [`PayErrorKind::InvalidHeader`], [`PayErrorKind::StaleTimestamp`],
-    /// [`PayErrorKind::ExpiredCertificate`], and the errors of [`Verifier::verify`].
+    /// [`PayErrorKind::ExpiredCertificate`], [`PayErrorKind::CertificateNotYetValid`], and the
+    /// errors of [`Verifier::verify`].
     pub fn verify_notify(
         &self,
         headers: &NotifyHeaders<'_>,
@@ -315,6 +317,14 @@ impl Verifier {
             .is_some_and(|not_after| not_after <= now)
         {
             return Err(PayErrorKind::ExpiredCertificate(truncate(headers.serial, 64)).into());
+        }
+        if self
+            .keys
+            .get(&headers.serial.to_ascii_uppercase())
+            .and_then(|e| e.not_before)
+            .is_some_and(|not_before| not_before > now.saturating_add(window_secs))
+        {
+            return Err(PayErrorKind::CertificateNotYetValid(truncate(headers.serial, 64)).into());
         }
         let message = notify_message(headers.timestamp, headers.nonce, body);
         self.verify(headers.serial, &message, headers.signature)
