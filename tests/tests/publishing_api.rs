@@ -882,17 +882,22 @@ async fn drafts_survive_a_refused_token() {
     assert_eq!(wechat.token_fetches(), fetches + 6);
 }
 
+/// A draft of two articles ("One", "Two") with `cover`; its media_id.
+async fn two_article_draft(client: &WechatClient, cover: &str) -> String {
+    client
+        .draft()
+        .add(&[
+            Article::news("One", "<p>1</p>", cover),
+            Article::news("Two", "<p>2</p>", cover),
+        ])
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_draft_is_published_polled_listed_read_and_deleted() {
     let (_wechat, client, cover) = with_cover().await;
-    let draft = client
-        .draft()
-        .add(&[
-            Article::news("One", "<p>1</p>", &cover),
-            Article::news("Two", "<p>2</p>", &cover),
-        ])
-        .await
-        .unwrap();
+    let draft = two_article_draft(&client, &cover).await;
     let job = client.publish().submit(&draft).await.unwrap();
     assert!(job.msg_data_id.is_some());
     // The draft left the box.
@@ -938,14 +943,7 @@ async fn a_draft_is_published_polled_listed_read_and_deleted() {
 #[tokio::test]
 async fn a_job_refused_by_the_review_ends_with_its_status_and_failed_articles() {
     let (wechat, client, cover) = with_cover().await;
-    let draft = client
-        .draft()
-        .add(&[
-            Article::news("One", "<p>1</p>", &cover),
-            Article::news("Two", "<p>2</p>", &cover),
-        ])
-        .await
-        .unwrap();
+    let draft = two_article_draft(&client, &cover).await;
     wechat.fail_next_publish(PublishStatus::ReviewRefused, &[2]);
     let job = client.publish().submit(&draft).await.unwrap();
     let status = client.publish().get(&job.publish_id).await.unwrap();

@@ -74,6 +74,21 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// `publish` of the sample article with title `T` and the sample cover, then `extra`.
+fn publish_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "publish",
+        "--title",
+        "T",
+        "--content-file",
+        "article.html",
+        "--cover",
+        "cover.png",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poster_code_is_written_as_a_png_of_the_requested_width() {
     let wechat = MockWechat::start().await.unwrap();
@@ -266,21 +281,7 @@ async fn an_article_is_published_and_its_url_printed() {
 async fn a_job_refused_by_the_review_exits_1_naming_its_status_and_articles() {
     let wechat = MockWechat::start().await.unwrap();
     wechat.fail_next_publish(PublishStatus::ReviewRefused, &[1]);
-    let run = mp_tools(
-        Some(&wechat),
-        &[
-            "publish",
-            "--title",
-            "T",
-            "--content-file",
-            "article.html",
-            "--cover",
-            "cover.png",
-            "--poll-secs",
-            "1",
-        ],
-    )
-    .await;
+    let run = mp_tools(Some(&wechat), &publish_args(&["--poll-secs", "1"])).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains(
@@ -297,19 +298,7 @@ async fn a_job_still_publishing_at_the_deadline_is_reported_with_its_id() {
     let wechat = MockWechat::start().await.unwrap();
     let run = mp_tools(
         Some(&wechat),
-        &[
-            "publish",
-            "--title",
-            "T",
-            "--content-file",
-            "article.html",
-            "--cover",
-            "cover.png",
-            "--poll-secs",
-            "1",
-            "--deadline-secs",
-            "1",
-        ],
+        &publish_args(&["--poll-secs", "1", "--deadline-secs", "1"]),
     )
     .await;
     assert_eq!(run.code, 1);
@@ -339,19 +328,7 @@ async fn a_wechat_error_exits_1_with_its_code_and_meaning() {
     assert_eq!(run.stdout, "");
 
     wechat.fail_next("/cgi-bin/freepublish/submit", 1, 53503);
-    let run = mp_tools(
-        Some(&wechat),
-        &[
-            "publish",
-            "--title",
-            "T",
-            "--content-file",
-            "article.html",
-            "--cover",
-            "cover.png",
-        ],
-    )
-    .await;
+    let run = mp_tools(Some(&wechat), &publish_args(&[])).await;
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains(

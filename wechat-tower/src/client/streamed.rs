@@ -236,16 +236,14 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_second_refusal_is_the_answer() {
-        let transport = Transport::new(tower::service_fn(|_req: Request<Bytes>| async {
+    /// Sends one request through a transport that always answers `content_type` and `body`.
+    async fn answered(content_type: &'static str, body: Bytes) -> Result<Streamed, ClientError> {
+        let transport = Transport::new(tower::service_fn(move |_req: Request<Bytes>| {
             let res = Response::builder()
-                .header(header::CONTENT_TYPE, "text/plain")
-                .body(Bytes::from_static(
-                    br#"{"errcode":42001,"errmsg":"expired"}"#,
-                ))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body.clone())
                 .unwrap();
-            Ok::<_, std::convert::Infallible>(res)
+            async move { Ok::<_, std::convert::Infallible>(res) }
         }));
         let tokens = tokens();
         let call = StreamedCall {
@@ -257,7 +255,13 @@ mod tests {
             .uri("http://127.0.0.1/x")
             .body(Bytes::new())
             .unwrap();
-        let Err(err) = call.send(req).await else {
+        call.send(req).await
+    }
+
+    #[tokio::test]
+    async fn a_second_refusal_is_the_answer() {
+        let body = Bytes::from_static(br#"{"errcode":42001,"errmsg":"expired"}"#);
+        let Err(err) = answered("text/plain", body).await else {
             panic!("expected an error");
         };
         assert_eq!(err.errcode(), Some(42001));
@@ -265,24 +269,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_oversized_json_answer_is_refused() {
-        let transport = Transport::new(tower::service_fn(|_req: Request<Bytes>| async {
-            let res = Response::builder()
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Bytes::from(vec![b' '; MAX_JSON_BYTES + 1]))
-                .unwrap();
-            Ok::<_, std::convert::Infallible>(res)
-        }));
-        let tokens = tokens();
-        let call = StreamedCall {
-            transport: &transport,
-            tokens: &tokens,
-            timeout: Duration::from_secs(5),
-        };
-        let req = Request::builder()
-            .uri("http://127.0.0.1/x")
-            .body(Bytes::new())
-            .unwrap();
-        let Err(err) = call.send(req).await else {
+        let body = Bytes::from(vec![b' '; MAX_JSON_BYTES + 1]);
+        let Err(err) = answered("application/json", body).await else {
             panic!("expected an error");
         };
         assert!(matches!(err, ClientError::Decode(_)), "{err:?}");
