@@ -304,18 +304,22 @@ impl Page {
             .unwrap_or_else(|e| panic!("async script {script:?}: {e}"))
     }
 
+    /// The first element matching `css`, now.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"))
+    }
+
     /// The visible text of the first element matching `css`.
     ///
     /// # Panics
     ///
     /// When no element matches.
     pub async fn text(&self, css: &str) -> String {
-        let element = self
-            .client
-            .find(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap_or_else(|e| panic!("find {css}: {e}"));
-        element
             .text()
             .await
             .unwrap_or_else(|e| panic!("text of {css}: {e}"))
@@ -327,12 +331,8 @@ impl Page {
     ///
     /// When no element matches.
     pub async fn is_displayed(&self, css: &str) -> bool {
-        let element = self
-            .client
-            .find(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap_or_else(|e| panic!("find {css}: {e}"));
-        element
             .is_displayed()
             .await
             .unwrap_or_else(|e| panic!("is {css} displayed: {e}"))
