@@ -16,10 +16,11 @@ use wechat_e2e::{send, spawn_axum, spawn_hyper};
 use wechat_tower::message::{
     ClickEvent, FileMessage, ImageMessage, LinkMessage, LocationEvent, LocationMessage,
     LocationSelectEvent, MassSendJobFinishEvent, MiniProgramPageMessage, PicPhotoOrAlbumEvent,
-    PicSysphotoEvent, PicWeixinEvent, ScanEvent, ScancodePushEvent, ScancodeWaitmsgEvent,
-    ShortVideoMessage, SubscribeEvent, SubscribeMsgChangeEvent, SubscribeMsgPopupEvent,
-    SubscribeMsgSentEvent, TemplateSendJobFinishEvent, TextMessage, UnsubscribeEvent,
-    UserEnterTempsessionEvent, VideoMessage, ViewEvent, ViewMiniprogramEvent, VoiceMessage,
+    PicSysphotoEvent, PicWeixinEvent, PublishJobFinishEvent, ScanEvent, ScancodePushEvent,
+    ScancodeWaitmsgEvent, ShortVideoMessage, SubscribeEvent, SubscribeMsgChangeEvent,
+    SubscribeMsgPopupEvent, SubscribeMsgSentEvent, TemplateSendJobFinishEvent, TextMessage,
+    UnsubscribeEvent, UserEnterTempsessionEvent, VideoMessage, ViewEvent, ViewMiniprogramEvent,
+    VoiceMessage, WxaMediaCheckEvent,
 };
 use wechat_tower::router::{Router, RouterService};
 use wechat_tower::test_util::{Simulator, messages};
@@ -193,6 +194,16 @@ mod handlers {
         format!("MASSSENDJOBFINISH:{}", ev.sent_count)
     }
 
+    #[wechat_handler(event = "PUBLISHJOBFINISH")]
+    pub(super) async fn publish_job_finish(ev: PublishJobFinishEvent) -> String {
+        format!("PUBLISHJOBFINISH:{}:{:?}", ev.publish_id, ev.publish_status)
+    }
+
+    #[wechat_handler(event = "wxa_media_check")]
+    pub(super) async fn wxa_media_check(ev: WxaMediaCheckEvent) -> String {
+        format!("wxa_media_check:{}:{}", ev.trace_id, ev.passed())
+    }
+
     #[wechat_handler(event = "subscribe_msg_popup_event")]
     pub(super) async fn subscribe_msg_popup(ev: SubscribeMsgPopupEvent) -> String {
         format!("subscribe_msg_popup_event:{}", ev.items[0].template_id)
@@ -257,6 +268,8 @@ fn router() -> RouterService {
         .handler(view_miniprogram)
         .handler(template_send_job_finish)
         .handler(mass_send_job_finish)
+        .handler(publish_job_finish)
+        .handler(wxa_media_check)
         .handler(subscribe_msg_popup)
         .handler(subscribe_msg_change)
         .handler(subscribe_msg_sent)
@@ -475,6 +488,24 @@ fn cases(user: &str) -> Vec<(String, String)> {
         ),
         (
             event(
+                &u("publish"),
+                "PUBLISHJOBFINISH",
+                "<PublishEventInfo><publish_id>2247503051</publish_id>\
+                 <publish_status>0</publish_status><article_id>A1</article_id></PublishEventInfo>",
+            ),
+            "PUBLISHJOBFINISH:2247503051:Published".to_owned(),
+        ),
+        (
+            event(
+                &u("media"),
+                "wxa_media_check",
+                "<appid>wx1</appid><trace_id>t-1</trace_id><version>2</version>\
+                 <errcode>0</errcode><result><suggest>risky</suggest><label>20002</label></result>",
+            ),
+            "wxa_media_check:t-1:false".to_owned(),
+        ),
+        (
+            event(
                 &u("popup"),
                 "subscribe_msg_popup_event",
                 "<SubscribeMsgPopupEvent><List><TemplateId>T1</TemplateId>\
@@ -539,8 +570,8 @@ async fn attribute_handlers_answer_every_message_and_event_type_over_loopback() 
         ("hyper", spawn_hyper(bot.clone()).await),
     ] {
         let cases = cases(&format!("o{server}"));
-        // 9 message types, 19 event types, and the routes that narrow or widen them.
-        assert_eq!(cases.len(), 35);
+        // 9 message types, 21 event types, and the routes that narrow or widen them.
+        assert_eq!(cases.len(), 37);
         for (xml, expected) in &cases {
             let (status, body) = send(addr, sim.push("/wechat", xml)).await;
             assert_eq!(status, 200, "{server}: {xml}");

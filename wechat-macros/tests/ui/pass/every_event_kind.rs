@@ -3,7 +3,8 @@
 
 use wechat_tower::message::{
     ClickEvent, LocationEvent, LocationSelectEvent, MassSendJobFinishEvent, PicPhotoOrAlbumEvent,
-    PicSysphotoEvent, PicWeixinEvent, ScanEvent, ScancodePushEvent, ScancodeWaitmsgEvent,
+    PicSysphotoEvent, PicWeixinEvent, PublishJobFinishEvent, ScanEvent, ScancodePushEvent,
+    ScancodeWaitmsgEvent, WxaMediaCheckEvent,
     SubscribeEvent, SubscribeMsgChangeEvent, SubscribeMsgPopupEvent, SubscribeMsgSentEvent,
     TemplateSendJobFinishEvent, UnsubscribeEvent, UserEnterTempsessionEvent, ViewEvent,
     ViewMiniprogramEvent,
@@ -42,6 +43,8 @@ events! {
     subscribe_msg_change: "subscribe_msg_change_event", SubscribeMsgChangeEvent;
     subscribe_msg_sent: "subscribe_msg_sent_event", SubscribeMsgSentEvent;
     user_enter_tempsession: "user_enter_tempsession", UserEnterTempsessionEvent;
+    publish_job_finish: "PUBLISHJOBFINISH", PublishJobFinishEvent;
+    wxa_media_check: "wxa_media_check", WxaMediaCheckEvent;
 }
 
 // `key` on every event that carries an `EventKey`.
