@@ -12,6 +12,17 @@ use crate::rejection::Rejection;
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The `Content-Length` a message announces, when it has a readable one.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Reads a whole body of at most `limit` bytes. `Content-Length` is checked first, so an
 /// announced oversize body is refused before a byte of it is read.
 ///
@@ -27,11 +38,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let announced = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|len| len > limit as u64) {
+    if content_length(headers).is_some_and(|len| len > limit as u64) {
         return Err(Rejection::BodyTooLarge);
     }
     let mut body = pin!(body);

@@ -123,7 +123,8 @@ pub(crate) fn authed(plain: Plain, tokens: TokenManager) -> Authed {
     }
 }
 
-fn transport_error(err: BoxError) -> ClientError {
+/// A transport failure, typed: a timeout is [`ClientError::Timeout`].
+pub(crate) fn transport_error(err: BoxError) -> ClientError {
     if is_timeout(err.as_ref()) {
         ClientError::Timeout
     } else {

@@ -10,15 +10,15 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, Uri, header};
+use http::{Request, Response, header};
 use http_body_util::{BodyExt as _, Limited};
 use wechat_core::secret::AccessToken;
 
 use super::error::ClientError;
-use super::stack::wechat_error;
+use super::stack::{set_access_token, transport_error, wechat_error};
 use super::token::TokenManager;
-use super::transport::{Transport, TransportBody, is_timeout};
-use crate::body::BoxError;
+use super::transport::{Transport, TransportBody};
+use crate::body::{BoxError, content_length};
 
 /// The most a JSON (or text) answer of a streamed call may hold: WeChat's errors are a few
 /// hundred bytes.
@@ -109,56 +109,18 @@ fn is_json_or_text<B>(res: &Response<B>) -> bool {
         })
 }
 
-/// The `Content-Length` of an answer, if it has a readable one.
-pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// A failure while a body was read: over `limit`, a timeout, or the connection's.
 pub(crate) fn body_error(err: BoxError, limit: usize) -> ClientError {
     if err.is::<http_body_util::LengthLimitError>() {
         ClientError::Decode(format!("answer larger than {limit} bytes"))
-    } else if is_timeout(err.as_ref()) {
-        ClientError::Timeout
     } else {
-        ClientError::Transport(err)
-    }
-}
-
-fn transport_error(err: BoxError) -> ClientError {
-    if is_timeout(err.as_ref()) {
-        ClientError::Timeout
-    } else {
-        ClientError::Transport(err)
+        transport_error(err)
     }
 }
 
 /// `req` with `access_token` set (or replaced) in its query.
 fn with_token(mut req: Request<Bytes>, token: &AccessToken) -> Result<Request<Bytes>, ClientError> {
-    let uri = req.uri();
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    if let Some(existing) = uri.query() {
-        query.extend_pairs(
-            form_urlencoded::parse(existing.as_bytes()).filter(|(k, _)| k != "access_token"),
-        );
-    }
-    query.append_pair("access_token", token.expose());
-    let query = query.finish();
-    let mut parts = uri.clone().into_parts();
-    let path = parts.path_and_query.as_ref().map_or("/", |pq| pq.path());
-    parts.path_and_query = Some(
-        format!("{path}?{query}")
-            .parse()
-            .map_err(|_| ClientError::Request("access token not usable in a URL".into()))?,
-    );
-    *req.uri_mut() =
-        Uri::from_parts(parts).map_err(|e| ClientError::Request(format!("URI: {e}")))?;
+    set_access_token(&mut req, token)?;
     Ok(req)
 }
 
@@ -236,9 +198,16 @@ mod tests {
         );
     }
 
-    /// Sends one request through a transport that always answers `content_type` and `body`.
-    async fn answered(content_type: &'static str, body: Bytes) -> Result<Streamed, ClientError> {
+    /// Sends one request through a transport that always answers `content_type` and `body`;
+    /// the result and how many requests reached the transport.
+    async fn answered(
+        content_type: &'static str,
+        body: Bytes,
+    ) -> (Result<Streamed, ClientError>, usize) {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&sent);
         let transport = Transport::new(tower::service_fn(move |_req: Request<Bytes>| {
+            count.fetch_add(1, Ordering::SeqCst);
             let res = Response::builder()
                 .header(header::CONTENT_TYPE, content_type)
                 .body(body.clone())
@@ -255,24 +224,27 @@ mod tests {
             .uri("http://127.0.0.1/x")
             .body(Bytes::new())
             .unwrap();
-        call.send(req).await
+        (call.send(req).await, sent.load(Ordering::SeqCst))
     }
 
     #[tokio::test]
     async fn a_second_refusal_is_the_answer() {
         let body = Bytes::from_static(br#"{"errcode":42001,"errmsg":"expired"}"#);
-        let Err(err) = answered("text/plain", body).await else {
+        let (Err(err), sent) = answered("text/plain", body).await else {
             panic!("expected an error");
         };
         assert_eq!(err.errcode(), Some(42001));
+        // Refused, replaced, sent once more, refused again: that refusal is the answer.
+        assert_eq!(sent, 2);
     }
 
     #[tokio::test]
     async fn an_oversized_json_answer_is_refused() {
         let body = Bytes::from(vec![b' '; MAX_JSON_BYTES + 1]);
-        let Err(err) = answered("application/json", body).await else {
+        let (Err(err), sent) = answered("application/json", body).await else {
             panic!("expected an error");
         };
         assert!(matches!(err, ClientError::Decode(_)), "{err:?}");
+        assert_eq!(sent, 1);
     }
 }

@@ -40,9 +40,10 @@ use http::{Method, Response, header};
 use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 
+use crate::body::content_length;
 use crate::client::api::links::EnvVersion;
 use crate::client::error::ClientError;
-use crate::client::streamed::{Streamed, StreamedCall, body_error, content_length};
+use crate::client::streamed::{Streamed, StreamedCall, body_error};
 use crate::client::transport::TransportBody;
 use crate::client::wechat_client::WechatClient;
 
