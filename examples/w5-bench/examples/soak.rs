@@ -35,11 +35,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderValue, Request, header};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use hyper::client::conn::http1::SendRequest;
+use tokio::net::TcpListener;
 use tower::Layer;
-use w5_bench::{BoxError, Fixture};
+use w5_bench::{BoxError, Fixture, connect};
 use wechat_tower::serve::Server;
 use wechat_tower::test_util::{Simulator, messages};
 use wechat_tower::{Message, WechatLayer};
@@ -220,20 +219,6 @@ impl Load {
             _ => Err(format!("not the echo of {content:?}: {xml}")),
         }
     }
-}
-
-async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
-    let stream = TcpStream::connect(authority)
-        .await
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let (sender, conn) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
 }
 
 async fn exchange(

@@ -4,7 +4,8 @@
 //! - [`serve`]: one hyper 1 accept loop, so that `bare-hyper`, `raw-pipeline` and `stack-bot` are
 //!   measured with the same HTTP settings (one tokio runtime with a worker per core, HTTP/1.1
 //!   keep-alive, `TCP_NODELAY`);
-//! - [`addr_from_env`] and [`env_or`]: the environment variables of the examples (`ADDR`, ...).
+//! - [`addr_from_env`] and [`env_or`]: the environment variables of the examples (`ADDR`, ...);
+//! - [`connect`]: one keep-alive HTTP/1.1 client connection, for `w5-load` and the soak.
 //!
 //! See the README beside this crate for the binaries and `run.sh`.
 
@@ -18,6 +19,28 @@ use hyper::service::Service;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+/// One HTTP/1.1 client connection to `authority` (`host:port`), `TCP_NODELAY` set, driven by a
+/// task of its own; requests go through the returned sender, one at a time.
+///
+/// # Errors
+///
+/// The connection or the handshake failed (named in the message).
+pub async fn connect(
+    authority: &str,
+) -> Result<hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>, String> {
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("connect {authority}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
 
 /// The error type of the binaries' `main`.
 pub type BoxError = Box<dyn StdError + Send + Sync>;

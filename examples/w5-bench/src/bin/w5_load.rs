@@ -27,10 +27,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Uri, header};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-use w5_bench::{BoxError, Fixture};
+use hyper::client::conn::http1::SendRequest;
+use w5_bench::{BoxError, Fixture, connect};
 use wechat_tower::Message;
 use wechat_tower::test_util::{Simulator, messages};
 
@@ -242,20 +240,6 @@ impl Shared {
                 .is_ok(),
         }
     }
-}
-
-async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
-    let stream = TcpStream::connect(authority)
-        .await
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let (sender, conn) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
 }
 
 /// One request on `sender`: sends, reads the whole body, checks the status.
